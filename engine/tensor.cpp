@@ -1,0 +1,103 @@
+#include "tensor.h"
+
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace rllm {
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return -1;
+  }
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(s[i]);
+  }
+  return out + "]";
+}
+
+int64_t dtype_bytes(DType t, int64_t n) {
+  if (n < 0) return -1;
+  int64_t bits = dtype_bits(t);
+  int64_t total = 0;
+  if (__builtin_mul_overflow(n, bits, &total)) return -1;
+  return (total + 7) / 8;
+}
+
+void AlignedFree::operator()(void* p) const { std::free(p); }
+
+AlignedBuffer aligned_alloc_bytes(size_t n) {
+  size_t rounded = (n + kTensorAlign - 1) / kTensorAlign * kTensorAlign;
+  void* p = std::aligned_alloc(kTensorAlign, rounded == 0 ? kTensorAlign : rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  return AlignedBuffer(static_cast<uint8_t*>(p));
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  int64_t bytes = dtype_bytes(dtype_, shape_numel(shape_));
+  assert(bytes >= 0);
+  auto buf = std::shared_ptr<uint8_t[]>(aligned_alloc_bytes(static_cast<size_t>(bytes)).release(),
+                                        AlignedFree());
+  std::memset(buf.get(), 0, static_cast<size_t>(bytes));
+  data_ = buf.get();
+  keep_ = std::shared_ptr<const void>(buf, buf.get());
+}
+
+Tensor Tensor::view(DType dtype, Shape shape, const void* data, std::shared_ptr<const void> keep) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = data;
+  t.keep_ = std::move(keep);
+  return t;
+}
+
+Shape Tensor::strides() const {
+  Shape st(shape_.size(), 1);
+  for (int i = rank() - 2; i >= 0; --i) st[i] = st[i + 1] * shape_[i + 1];
+  return st;
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  assert(shape_numel(shape) == numel());
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::slice0(int64_t begin, int64_t end) const {
+  assert(rank() >= 1 && 0 <= begin && begin <= end && end <= shape_[0]);
+  int64_t row = numel() / (shape_[0] == 0 ? 1 : shape_[0]);
+  Tensor t = *this;
+  t.shape_[0] = end - begin;
+  t.data_ = static_cast<const uint8_t*>(data_) + dtype_bytes(dtype_, begin * row);
+  return t;
+}
+
+Arena::Arena(size_t capacity) { reserve(capacity); }
+
+void Arena::reserve(size_t capacity) {
+  if (capacity <= capacity_) return;
+  buf_ = aligned_alloc_bytes(capacity);
+  capacity_ = capacity;
+  used_ = 0;
+}
+
+void* Arena::allocate(size_t bytes) {
+  size_t rounded = (bytes + kTensorAlign - 1) / kTensorAlign * kTensorAlign;
+  if (used_ + rounded > capacity_) return nullptr;
+  void* p = buf_.get() + used_;
+  used_ += rounded;
+  if (used_ > high_water_) high_water_ = used_;
+  return p;
+}
+
+}  // namespace rllm

@@ -1,0 +1,36 @@
+// Read-only memory mapping of a whole file. Move-only; unmaps on destruction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "status.h"
+
+namespace rllm {
+
+class MappedFile {
+ public:
+  static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
+  // Wraps caller-owned bytes (loading from memory); the caller keeps them alive.
+  static std::shared_ptr<const MappedFile> borrow(const void* data, size_t size, std::string name);
+
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile(const uint8_t* data, size_t size, std::string path, bool owned)
+      : data_(data), size_(size), path_(std::move(path)), owned_(owned) {}
+  const uint8_t* data_;
+  size_t size_;
+  std::string path_;
+  bool owned_;
+};
+
+}  // namespace rllm
