@@ -30,6 +30,7 @@ if ! cmp -s scripts/requirements.txt .venv/.requirements.installed; then
   .venv/bin/pip install -q -r scripts/requirements.txt
   cp scripts/requirements.txt .venv/.requirements.installed
 fi
+bash scripts/convert/make_test_models.sh "${RLLM_BUILD_DIR:-build}/models"
 
 build_dir=${RLLM_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
