@@ -17,11 +17,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from llama2c import read_llama2c  # noqa: E402
 from ortgenai_writer import PRECISIONS, LlamaConfig, LlamaLayer, LlamaWeights, interleaved_to_half_split, write_model  # noqa: E402
-from sp_tokenizer import write_tokenizer  # noqa: E402
+from sp_tokenizer import load_sp_model, write_tokenizer_files  # noqa: E402
 
 
 def convert(checkpoint: str, tokenizer_model: str, out_dir: str, precision: str, block: int, asym: bool) -> None:
+    sp_model = load_sp_model(tokenizer_model)
     ck = read_llama2c(checkpoint)
+    if len(sp_model.pieces) != ck.vocab_size:
+        raise ValueError(f"{tokenizer_model}: {len(sp_model.pieces)} pieces, but {checkpoint} has vocab_size {ck.vocab_size}")
     t = ck.tensors
     cfg = LlamaConfig(
         vocab_size=ck.vocab_size, hidden_size=ck.dim, intermediate_size=ck.hidden_dim, num_layers=ck.n_layers,
@@ -44,7 +47,7 @@ def convert(checkpoint: str, tokenizer_model: str, out_dir: str, precision: str,
     ]
     weights = LlamaWeights(embed=t["token_embedding"], layers=layers, final_norm=t["rms_final"], lm_head=t["wcls"])
     write_model(cfg, weights, out_dir, precision, block, asym)
-    write_tokenizer(tokenizer_model, out_dir, ck.seq_len)
+    write_tokenizer_files(sp_model, out_dir, ck.seq_len)
 
 
 def main() -> int:

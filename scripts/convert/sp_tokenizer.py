@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from google.protobuf.message import DecodeError
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
 _NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
@@ -22,7 +23,10 @@ _NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
 def load_sp_model(path: str) -> sp_pb2.ModelProto:
     m = sp_pb2.ModelProto()
     with open(path, "rb") as f:
-        m.ParseFromString(f.read())
+        try:
+            m.ParseFromString(f.read())
+        except DecodeError as e:
+            raise ValueError(f"{path}: not a SentencePiece model ({e})") from None
     if not m.pieces:
         raise ValueError(f"{path}: not a SentencePiece model (no pieces)")
     if m.trainer_spec.model_type != sp_pb2.TrainerSpec.BPE:
@@ -144,7 +148,10 @@ def build_tokenizer_config(m: sp_pb2.ModelProto, model_max_length: int, chat_tem
 
 
 def write_tokenizer(sp_model_path: str, out_dir: str, model_max_length: int) -> None:
-    m = load_sp_model(sp_model_path)
+    write_tokenizer_files(load_sp_model(sp_model_path), out_dir, model_max_length)
+
+
+def write_tokenizer_files(m: sp_pb2.ModelProto, out_dir: str, model_max_length: int) -> None:
     with open(f"{out_dir}/tokenizer.json", "w", encoding="utf-8") as f:
         json.dump(build_tokenizer_json(m), f, ensure_ascii=False, indent=2)
         f.write("\n")
