@@ -1,0 +1,34 @@
+// Dense fp32 micro-kernels (internal to kernels/ and its tests).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "kernels/kernels.h"
+
+namespace rllm::kernels::dense {
+
+// Y[m, n] = A[m, :] · B[:, n] for m < M and panels [p0, p1) of a PackedF32
+// ([panels, K, 16]); Y row stride ldy.
+using PackedFn = void (*)(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
+                          const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy);
+// C[m, n] = A[m, :] · B[:, n] for m < M, n in [n0, n1); B row-major [K, ldb].
+using StridedFn = void (*)(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                           int64_t ldc, int64_t M, int64_t n0, int64_t n1, int64_t K);
+
+struct DenseKernel {
+  const char* name;
+  Isa isa;
+  PackedFn packed;
+  StridedFn strided;
+};
+
+std::span<const DenseKernel> dense_kernel_list();  // scalar twin first
+const DenseKernel& dense_kernel();                 // the one for active_isa()
+
+void gemm_packed_f32_ref(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                         int64_t, float*, int64_t);
+void gemm_strided_f32_ref(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
+                          int64_t, int64_t, int64_t);
+
+}  // namespace rllm::kernels::dense

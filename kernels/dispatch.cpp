@@ -1,0 +1,86 @@
+#include <cpuinfo.h>
+
+#include <atomic>
+#include <cassert>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/kernels.h"
+
+namespace rllm::kernels {
+namespace {
+
+bool cpu_has(Isa isa) {
+  if (isa == Isa::scalar) return true;
+  if (!cpuinfo_initialize()) return false;
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == Isa::avx2) return cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c();
+  if (isa == Isa::avx512vnni)
+    return cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512bw() && cpuinfo_has_x86_avx512vl() &&
+           cpuinfo_has_x86_avx512vnni() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c();
+#endif
+  return false;
+}
+
+Isa best_supported() {
+  for (Isa isa : {Isa::avx512vnni, Isa::avx2, Isa::neon})
+    if (isa_supported(isa)) return isa;
+  return Isa::scalar;
+}
+
+Isa choose() {
+  const char* env = std::getenv("RLLM_ISA");
+  if (env == nullptr || *env == '\0') return best_supported();
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni, Isa::neon}) {
+    if (std::strcmp(env, isa_name(isa)) != 0) continue;
+    if (isa_supported(isa)) return isa;
+    Isa fallback = best_supported();
+    std::fprintf(stderr, "run-llm: RLLM_ISA=%s is not supported by this CPU/build; using %s\n", env,
+                 isa_name(fallback));
+    return fallback;
+  }
+  Isa fallback = best_supported();
+  std::fprintf(stderr, "run-llm: unknown RLLM_ISA=%s (scalar|avx2|avx512vnni|neon); using %s\n", env,
+               isa_name(fallback));
+  return fallback;
+}
+
+std::atomic<int>& current() {
+  static std::atomic<int> isa{static_cast<int>(choose())};
+  return isa;
+}
+
+}  // namespace
+
+bool isa_supported(Isa isa) {
+  // Only ISAs with compiled kernels count: x86 builds carry avx2/avx512vnni.
+#if defined(__x86_64__)
+  if (isa == Isa::neon) return false;
+#else
+  if (isa == Isa::avx2 || isa == Isa::avx512vnni) return false;
+  if (isa == Isa::neon) return false;
+#endif
+  return cpu_has(isa);
+}
+
+Isa active_isa() { return static_cast<Isa>(current().load(std::memory_order_relaxed)); }
+
+Isa set_active_isa(Isa isa) {
+  assert(isa_supported(isa));
+  return static_cast<Isa>(current().exchange(static_cast<int>(isa)));
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512vnni: return "avx512vnni";
+    case Isa::neon: return "neon";
+  }
+  return "?";
+}
+
+void AlignedFree::operator()(void* p) const { std::free(p); }
+
+}  // namespace rllm::kernels

@@ -1,0 +1,180 @@
+// Public kernel API: everything engine/ calls. Each entry point dispatches once
+// (see active_isa) to the best micro-kernel the CPU runs; `ref::` holds the
+// scalar twins the tests compare against.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "kernels/thread_pool.h"
+
+namespace rllm::kernels {
+
+// ---- dispatch -------------------------------------------------------------
+
+enum class Isa { scalar, avx2, avx512vnni, neon };
+
+// Chosen once from cpuinfo; RLLM_ISA=scalar|avx2|avx512vnni|neon forces one
+// (an unsupported forced ISA falls back to the best supported one, with a
+// warning on stderr).
+Isa active_isa();
+const char* isa_name(Isa);
+// True when this CPU (and this build) can run kernels of `isa`.
+bool isa_supported(Isa);
+// Test/bench hook: the ISA later calls use; returns the previous one.
+// Asserts the ISA is supported.
+Isa set_active_isa(Isa);
+
+// ---- MatMulNBits (ONNX Runtime contrib op) --------------------------------
+
+// The ONNX layout: B uint8 [N, ceil(K/bs), bs*bits/8] (4-bit: low nibble
+// first along K), scales [N * n_blocks] f32 or f16, zero_points: none
+// (= 2^(bits-1)), packed uint8 [N, ceil(n_blocks*bits/8)] (4-bit: low nibble =
+// even block), or typed like the scales. W[n,k] = (q - zp) * scale.
+enum class ZeroPoints { none, packed_u8, typed };
+struct NBitsWeights {
+  int64_t N = 0, K = 0;
+  int bits = 4;
+  int block_size = 32;
+  const uint8_t* b = nullptr;
+  const void* scales = nullptr;
+  bool scales_f16 = false;
+  const void* zero_points = nullptr;
+  ZeroPoints zp = ZeroPoints::none;
+};
+
+struct AlignedFree {
+  void operator()(void* p) const;
+};
+
+// Weights repacked once at load (kernels/nbits/packed_nbits.h describes the
+// layout). Every ISA's kernels read the same layout, so RLLM_ISA can change
+// between pack and run.
+class PackedNBits {
+ public:
+  PackedNBits() = default;
+  int64_t N() const { return n_; }
+  int64_t K() const { return k_; }
+  int bits() const { return bits_; }
+  int block_size() const { return bs_; }
+  int accuracy_level() const { return accuracy_level_; }
+  ZeroPoints zp_mode() const { return zp_; }
+  size_t bytes() const { return bytes_; }
+
+  // Layout details, used by the micro-kernels.
+  int64_t k_padded() const { return kp_; }           // K rounded up to 32 and to the block
+  int64_t n_blocks() const { return nb_; }           // ceil(K / bs)
+  int64_t n_slots() const { return n_slots_; }       // per-row scale slots, multiple of 8
+  int64_t row_bytes() const { return kp_ * bits_ / 8; }
+  const uint8_t* weights() const { return data_.get(); }                 // [N, row_bytes]
+  const float* scales() const { return reinterpret_cast<const float*>(data_.get() + scales_off_); }  // [N, n_slots]
+  const uint8_t* zp_u8() const { return data_.get() + zp_off_; }        // [N, n_slots] if packed_u8
+  const float* zp_f32() const { return reinterpret_cast<const float*>(data_.get() + zp_off_); }  // [N, n_slots] if typed
+
+ private:
+  friend PackedNBits pack_nbits(const NBitsWeights&, int);
+  int64_t n_ = 0, k_ = 0, kp_ = 0, nb_ = 0, n_slots_ = 0;
+  int bits_ = 4, bs_ = 32, accuracy_level_ = 0;
+  ZeroPoints zp_ = ZeroPoints::none;
+  size_t bytes_ = 0, scales_off_ = 0, zp_off_ = 0;
+  std::unique_ptr<uint8_t[], AlignedFree> data_;
+};
+
+// accuracy_level as ORT: 4 = int8 activations quantized per block on the fly,
+// integer dot products; 0/1/2/3 = fp32 activations.
+PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level);
+// Y[M,N] = A[M,K] · Wᵀ (+ bias[N] if non-null). Splits N on `pool`.
+void matmul_nbits(const PackedNBits& w, const float* A, int64_t M, const float* bias, float* Y,
+                  ThreadPool& pool);
+// Reference dequantization of the ONNX layout: out W [N, K] fp32.
+void dequantize_nbits(const NBitsWeights& w, float* out);
+// Dequantization of the packed layout: out W [N, K] fp32 (equals dequantize_nbits).
+void dequantize_packed(const PackedNBits& w, float* out);
+
+// ---- dense fp32 / fp16 weights -------------------------------------------
+
+// Constant B [K, N] (ONNX MatMul layout), packed once into column panels of
+// 16: panel p holds B[k, 16p .. 16p+15] for k = 0..K-1, zero-padded. fp16
+// weights are converted to fp32 at pack time (exact): the GEMM then runs at
+// fp32 speed at twice the memory of the fp16 original.
+class PackedF32 {
+ public:
+  static constexpr int64_t kPanel = 16;
+  PackedF32() = default;
+  PackedF32(int64_t K, int64_t N, size_t bytes, std::unique_ptr<float[], AlignedFree> panels)
+      : k_(K), n_(N), bytes_(bytes), data_(std::move(panels)) {}
+  int64_t K() const { return k_; }
+  int64_t N() const { return n_; }
+  size_t bytes() const { return bytes_; }
+  const float* panels() const { return data_.get(); }  // [ceil(N/16), K, 16]
+
+ private:
+  int64_t k_ = 0, n_ = 0;
+  size_t bytes_ = 0;
+  std::unique_ptr<float[], AlignedFree> data_;
+};
+
+PackedF32 pack_f32(const float* B, int64_t K, int64_t N);     // B row-major [K, N]
+PackedF32 pack_f16(const uint16_t* B, int64_t K, int64_t N);  // B row-major [K, N], IEEE half
+// Y[M,N] = A[M,K] · B
+void matmul_packed(const PackedF32& w, const float* A, int64_t M, float* Y, ThreadPool& pool);
+// C[M,N] = A[M,K] · B[K,N], all row-major with leading dimensions.
+void gemm_f32(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+              int64_t M, int64_t N, int64_t K, ThreadPool& pool);
+
+// ---- row kernels ------------------------------------------------------------
+
+void rmsnorm(const float* x, const float* w, float eps, int64_t n, float* y);
+// sum = x + skip (+ bias); y = rmsnorm(sum) * w; sum_out (nullable) receives sum.
+void skip_rmsnorm(const float* x, const float* skip, const float* bias, const float* w, float eps,
+                  int64_t n, float* y, float* sum_out);
+void layernorm(const float* x, const float* gamma, const float* beta, float eps, int64_t n,
+               float* y);
+// x [n_heads, head_dim] in place; cos/sin [rotary_dim/2] for this position;
+// rotates the first rotary_dim dims of each head. interleaved: pairs (0,1),
+// (2,3)...; else halves (i, i + rotary_dim/2).
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rotary_dim, const float* cos,
+          const float* sin, bool interleaved);
+void softmax(float* x, int64_t n);  // in place, max-subtracted
+void silu_mul(const float* gate, const float* up, float* out, int64_t n);  // silu(gate) * up
+void silu(const float* x, float* y, int64_t n);
+void sigmoid(const float* x, float* y, int64_t n);
+void gelu_erf(const float* x, float* y, int64_t n);
+void gelu_tanh(const float* x, float* y, int64_t n);
+void add(const float* a, const float* b, float* y, int64_t n);
+void mul(const float* a, const float* b, float* y, int64_t n);
+float dot(const float* a, const float* b, int64_t n);
+void axpy(float alpha, const float* x, float* y, int64_t n);  // y += alpha * x
+void f16_to_f32(const uint16_t* x, float* y, int64_t n);
+void f32_to_f16(const float* x, uint16_t* y, int64_t n);  // round to nearest even
+// Symmetric per block: scales[b] = max|x| / 127 over block b, q = round(x / scale)
+// (ties to even); the last block may be short. scales [ceil(n / block)].
+void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float* scales);
+
+// ---- scalar twins (same signatures, plain C++) ----------------------------
+namespace ref {
+void rmsnorm(const float* x, const float* w, float eps, int64_t n, float* y);
+void skip_rmsnorm(const float* x, const float* skip, const float* bias, const float* w, float eps,
+                  int64_t n, float* y, float* sum_out);
+void layernorm(const float* x, const float* gamma, const float* beta, float eps, int64_t n,
+               float* y);
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rotary_dim, const float* cos,
+          const float* sin, bool interleaved);
+void softmax(float* x, int64_t n);
+void silu_mul(const float* gate, const float* up, float* out, int64_t n);
+void silu(const float* x, float* y, int64_t n);
+void sigmoid(const float* x, float* y, int64_t n);
+void gelu_erf(const float* x, float* y, int64_t n);
+void gelu_tanh(const float* x, float* y, int64_t n);
+void add(const float* a, const float* b, float* y, int64_t n);
+void mul(const float* a, const float* b, float* y, int64_t n);
+float dot(const float* a, const float* b, int64_t n);
+void axpy(float alpha, const float* x, float* y, int64_t n);
+void f16_to_f32(const uint16_t* x, float* y, int64_t n);
+void f32_to_f16(const float* x, uint16_t* y, int64_t n);
+void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float* scales);
+}  // namespace ref
+
+}  // namespace rllm::kernels

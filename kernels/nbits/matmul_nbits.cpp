@@ -1,0 +1,115 @@
+// MatMulNBits driver: prepares the activations once per call (int8 per block
+// or padded f32, see nbits_kernel.h), then splits N across the pool.
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "kernels/nbits/nbits_kernel.h"
+
+namespace rllm::kernels::nbits {
+namespace {
+
+constexpr NBitsKernel kKernels[] = {
+    {"gemm_q8a_qnb_f32_ref", Isa::scalar, true, gemm_q8a_qnb_f32_ref},
+    {"gemm_f32a_qnb_f32_ref", Isa::scalar, false, gemm_f32a_qnb_f32_ref},
+};
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Grows once to the largest call seen on this thread, then is reused: the
+// steady-state decode loop does not allocate.
+struct Workspace {
+  std::unique_ptr<uint8_t[], AlignedFree> buf;
+  size_t size = 0;
+  uint8_t* get(size_t bytes) {
+    if (bytes > size) {
+      buf.reset(static_cast<uint8_t*>(std::aligned_alloc(64, round_up(int64_t(bytes), 64))));
+      size = bytes;
+    }
+    return buf.get();
+  }
+};
+
+void prepare_row(const PackedNBits& w, bool int8_act, const float* a, const ActRows& act, int64_t m) {
+  const int64_t K = w.K(), kp = w.k_padded(), bs = w.block_size(), nb = w.n_blocks();
+  uint8_t* row = const_cast<uint8_t*>(static_cast<const uint8_t*>(act.data(m)));
+  float* da = const_cast<float*>(act.da(m));
+  float* asum = const_cast<float*>(act.asum(m));
+  std::memset(da, 0, size_t(w.n_slots()) * sizeof(float));
+  std::memset(asum, 0, size_t(w.n_slots()) * sizeof(float));
+  if (int8_act) {
+    int8_t* q = reinterpret_cast<int8_t*>(row);
+    // Block scales land in `da` in block order, then move to slots, a group
+    // of 8 blocks at a time (slots permute within a group).
+    quantize_row_i8(a, K, bs, q, da);
+    std::memset(q + K, 0, size_t(kp - K));
+    for (int64_t g = 0; g < nb; g += 8) {
+      float d[8] = {};
+      for (int64_t b = g; b < g + 8 && b < nb; ++b) d[b - g] = da[b];
+      for (int64_t b = g; b < g + 8; ++b) {
+        int32_t s = 0;
+        if (b < nb)
+          for (int64_t k = b * bs; k < (b + 1) * bs; ++k) s += q[k];
+        int64_t slot = slot_of_block(b, int(bs));
+        da[slot] = d[b - g];
+        asum[slot] = float(s);
+      }
+    }
+  } else {
+    float* x = reinterpret_cast<float*>(row);
+    std::memcpy(x, a, size_t(K) * sizeof(float));
+    std::memset(x + K, 0, size_t(kp - K) * sizeof(float));
+    for (int64_t b = 0; b < nb; ++b) {
+      float s = 0.0f;
+      for (int64_t k = b * bs; k < (b + 1) * bs; ++k) s += x[k];
+      int64_t slot = slot_of_block(b, int(bs));
+      da[slot] = 1.0f;
+      asum[slot] = s;
+    }
+  }
+}
+
+}  // namespace
+
+std::span<const NBitsKernel> nbits_kernel_list() { return kKernels; }
+
+void matmul_nbits_with(const NBitsKernel& k, const PackedNBits& w, const float* A, int64_t M,
+                       const float* bias, float* Y, ThreadPool& pool) {
+  assert(M >= 0 && w.N() > 0);
+  if (M == 0) return;
+  ActRows act;
+  int64_t data_bytes = w.k_padded() * (k.int8_activations ? 1 : 4);
+  act.da_off = round_up(data_bytes, 64);
+  act.asum_off = act.da_off + round_up(w.n_slots() * 4, 64);
+  act.stride = act.asum_off + round_up(w.n_slots() * 4, 64);
+  thread_local Workspace ws;
+  act.base = ws.get(size_t(act.stride * M));
+  pool.parallel_for(M, 1, [&](int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; ++m) prepare_row(w, k.int8_activations, A + m * w.K(), act, m);
+  });
+  // Tiles of 16 output columns keep every thread's range a multiple of the
+  // kernels' row tile.
+  pool.parallel_for(w.N(), 16, [&](int64_t n0, int64_t n1) {
+    k.fn(w, act, M, n0, n1, bias, Y, w.N());
+  });
+}
+
+}  // namespace rllm::kernels::nbits
+
+namespace rllm::kernels {
+
+void matmul_nbits(const PackedNBits& w, const float* A, int64_t M, const float* bias, float* Y,
+                  ThreadPool& pool) {
+  using nbits::NBitsKernel;
+  bool int8_act = w.accuracy_level() == 4;
+  Isa isa = active_isa();
+  const NBitsKernel* chosen = nullptr;
+  // Scalar twins come first in the list; an entry for the active ISA overrides.
+  for (const NBitsKernel& k : nbits::nbits_kernel_list())
+    if (k.int8_activations == int8_act && (k.isa == isa || (chosen == nullptr && k.isa == Isa::scalar)))
+      chosen = &k;
+  nbits::matmul_nbits_with(*chosen, w, A, M, bias, Y, pool);
+}
+
+}  // namespace rllm::kernels

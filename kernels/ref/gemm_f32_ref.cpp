@@ -1,0 +1,28 @@
+// Scalar twins of the dense fp32 GEMM micro-kernels.
+#include "kernels/dense/dense_kernel.h"
+
+namespace rllm::kernels::dense {
+
+void gemm_packed_f32_ref(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
+                         const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy) {
+  constexpr int64_t P = PackedF32::kPanel;
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t j = 0; j < P && p * P + j < N; ++j) {
+        float s = 0.0f;
+        for (int64_t k = 0; k < K; ++k) s += A[m * lda + k] * panels[(p * K + k) * P + j];
+        Y[m * ldy + p * P + j] = s;
+      }
+}
+
+void gemm_strided_f32_ref(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                          int64_t ldc, int64_t M, int64_t n0, int64_t n1, int64_t K) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = n0; n < n1; ++n) {
+      float s = 0.0f;
+      for (int64_t k = 0; k < K; ++k) s += A[m * lda + k] * B[k * ldb + n];
+      C[m * ldc + n] = s;
+    }
+}
+
+}  // namespace rllm::kernels::dense

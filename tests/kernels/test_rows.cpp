@@ -1,0 +1,152 @@
+// Row kernels: scalar twins against hand-computed values, the dispatched
+// versions against the twins.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "nbits_fixture.h"
+
+using namespace rllm::kernels;
+using rllm::kernels::test::random_floats;
+
+TEST_CASE("row kernel twins match hand-computed values") {
+  float x[2] = {3.0f, 4.0f}, w[2] = {1.0f, 2.0f}, y[2], s[2];
+  ref::rmsnorm(x, w, 0.0f, 2, y);
+  float r = std::sqrt(12.5f);
+  CHECK(y[0] == doctest::Approx(3.0f / r));
+  CHECK(y[1] == doctest::Approx(8.0f / r));
+  float skip[2] = {-1.0f, 1.0f}, bias[2] = {1.0f, -1.0f};
+  ref::skip_rmsnorm(x, skip, bias, w, 0.0f, 2, y, s);
+  CHECK(s[0] == 3.0f);
+  CHECK(s[1] == 4.0f);
+  CHECK(y[1] == doctest::Approx(8.0f / r));
+  ref::layernorm(x, w, bias, 0.0f, 2, y);  // mean 3.5, var 0.25
+  CHECK(y[0] == doctest::Approx(-1.0f + 1.0f));
+  CHECK(y[1] == doctest::Approx(2.0f - 1.0f));
+
+  float sm[3] = {0.0f, std::log(2.0f), 1000.0f};
+  ref::softmax(sm, 2);
+  CHECK(sm[0] == doctest::Approx(1.0f / 3));
+  CHECK(sm[1] == doctest::Approx(2.0f / 3));
+
+  // Two heads of 4, rotary_dim 4, angle pi/2 for pair 0 and 0 for pair 1.
+  float cs[2] = {0.0f, 1.0f}, sn[2] = {1.0f, 0.0f};
+  float q[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  ref::rope(q, 2, 4, 4, cs, sn, true);  // pairs (0,1) (2,3)
+  CHECK(q[0] == -2.0f);
+  CHECK(q[1] == 1.0f);
+  CHECK(q[2] == 3.0f);
+  CHECK(q[4] == -6.0f);
+  float h[4] = {1, 2, 3, 4};
+  ref::rope(h, 1, 4, 4, cs, sn, false);  // pairs (0,2) (1,3)
+  CHECK(h[0] == -3.0f);
+  CHECK(h[2] == 1.0f);
+  CHECK(h[1] == 2.0f);
+
+  float one = 1.0f, o;
+  ref::silu(&one, &o, 1);
+  CHECK(o == doctest::Approx(0.7310586f));
+  ref::sigmoid(&one, &o, 1);
+  CHECK(o == doctest::Approx(0.7310586f));
+  ref::gelu_erf(&one, &o, 1);
+  CHECK(o == doctest::Approx(0.8413447f));
+  ref::gelu_tanh(&one, &o, 1);
+  CHECK(o == doctest::Approx(0.8411920f));
+  float two = 2.0f;
+  ref::silu_mul(&one, &two, &o, 1);
+  CHECK(o == doctest::Approx(2 * 0.7310586f));
+
+  uint16_t hv[5];
+  float fv[5] = {1.0f, 65504.0f, 0x1p-24f, 1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f};
+  ref::f32_to_f16(fv, hv, 5);
+  CHECK(hv[0] == 0x3C00);
+  CHECK(hv[1] == 0x7BFF);
+  CHECK(hv[2] == 0x0001);
+  CHECK(hv[3] == 0x3C00);  // tie rounds to even
+  CHECK(hv[4] == 0x3C02);
+  float back[5];
+  ref::f16_to_f32(hv, back, 3);
+  CHECK(back[0] == 1.0f);
+  CHECK(back[1] == 65504.0f);
+  CHECK(back[2] == 0x1p-24f);
+
+  float qx[5] = {1.0f, -0.5f, 0.25f, 2.0f, -1.0f};
+  int8_t qq[5];
+  float qs[3];
+  ref::quantize_row_i8(qx, 5, 2, qq, qs);
+  CHECK(qs[0] == 1.0f / 127);
+  CHECK(qq[0] == 127);
+  CHECK(qq[1] == -64);  // -63.5 ties to even
+  CHECK(qq[2] == 16);   // 0.25 / (2/127) = 15.875
+  CHECK(qq[3] == 127);
+  CHECK(qq[4] == -127);
+  CHECK(qs[2] == 1.0f / 127);
+}
+
+TEST_CASE("dispatched row kernels match the scalar twins") {
+  for (int64_t n : {1, 7, 64, 1001}) {
+    auto x = random_floats(size_t(n), 1, -4, 4), w = random_floats(size_t(n), 2), b = random_floats(size_t(n), 3);
+    std::vector<float> y(static_cast<size_t>(n)), yr(static_cast<size_t>(n)), s(static_cast<size_t>(n)), sr(static_cast<size_t>(n));
+    auto close = [&](float tol) {
+      for (int64_t i = 0; i < n; ++i) CHECK(y[size_t(i)] == doctest::Approx(yr[size_t(i)]).epsilon(tol).scale(1.0));
+    };
+    rmsnorm(x.data(), w.data(), 1e-5f, n, y.data());
+    ref::rmsnorm(x.data(), w.data(), 1e-5f, n, yr.data());
+    close(1e-5f);
+    skip_rmsnorm(x.data(), w.data(), b.data(), w.data(), 1e-5f, n, y.data(), s.data());
+    ref::skip_rmsnorm(x.data(), w.data(), b.data(), w.data(), 1e-5f, n, yr.data(), sr.data());
+    close(1e-5f);
+    CHECK(s == sr);
+    layernorm(x.data(), w.data(), b.data(), 1e-5f, n, y.data());
+    ref::layernorm(x.data(), w.data(), b.data(), 1e-5f, n, yr.data());
+    close(1e-4f);
+    y = x;
+    yr = x;
+    softmax(y.data(), n);
+    ref::softmax(yr.data(), n);
+    close(1e-5f);
+    for (auto [f, g] : {std::pair{&silu, &ref::silu}, {&sigmoid, &ref::sigmoid}, {&gelu_erf, &ref::gelu_erf},
+                        {&gelu_tanh, &ref::gelu_tanh}}) {
+      f(x.data(), y.data(), n);
+      g(x.data(), yr.data(), n);
+      close(1e-5f);
+    }
+    silu_mul(x.data(), w.data(), y.data(), n);
+    ref::silu_mul(x.data(), w.data(), yr.data(), n);
+    close(1e-5f);
+    add(x.data(), w.data(), y.data(), n);
+    ref::add(x.data(), w.data(), yr.data(), n);
+    CHECK(y == yr);
+    mul(x.data(), w.data(), y.data(), n);
+    ref::mul(x.data(), w.data(), yr.data(), n);
+    CHECK(y == yr);
+    CHECK(dot(x.data(), w.data(), n) == doctest::Approx(ref::dot(x.data(), w.data(), n)).epsilon(1e-5).scale(1.0));
+    y = w;
+    yr = w;
+    axpy(0.5f, x.data(), y.data(), n);
+    ref::axpy(0.5f, x.data(), yr.data(), n);
+    close(1e-6f);
+    std::vector<uint16_t> h(static_cast<size_t>(n)), hr(static_cast<size_t>(n));
+    f32_to_f16(x.data(), h.data(), n);
+    ref::f32_to_f16(x.data(), hr.data(), n);
+    CHECK(h == hr);
+    f16_to_f32(h.data(), y.data(), n);
+    ref::f16_to_f32(h.data(), yr.data(), n);
+    CHECK(y == yr);
+    std::vector<int8_t> q(static_cast<size_t>(n)), qr(static_cast<size_t>(n));
+    std::vector<float> qs(static_cast<size_t>(n)), qsr(static_cast<size_t>(n));
+    quantize_row_i8(x.data(), n, 32, q.data(), qs.data());
+    ref::quantize_row_i8(x.data(), n, 32, qr.data(), qsr.data());
+    CHECK(q == qr);
+    CHECK(qs == qsr);
+  }
+  for (bool inter : {false, true}) {
+    auto x = random_floats(3 * 12, 5), c = random_floats(4, 6), s = random_floats(4, 7);
+    auto xr = x;
+    rope(x.data(), 3, 12, 8, c.data(), s.data(), inter);
+    ref::rope(xr.data(), 3, 12, 8, c.data(), s.data(), inter);
+    for (size_t i = 0; i < x.size(); ++i) CHECK(x[i] == doctest::Approx(xr[i]).epsilon(1e-6));
+  }
+}
