@@ -4,6 +4,10 @@ model and TensorProto of Debian's libonnx-testdata.
 
 usage: onnx_golden.py OUT.json [DATA_ROOT]
 
+Two sets: the data set, and synthetic tensors and models written next to OUT
+(OUT minus .json + "_synthetic/") with onnx.helper/numpy_helper so every
+element type is read both from raw_data and from its typed field (the data
+set has no bfloat16, 4-bit, float8 or complex tensors and few typed fields).
 For each model.onnx (onnx.load): ir_version, opsets, producer, and the graph
 recursively (nodes with every attribute, graph inputs/outputs with their
 tensor types and shapes, initializers and attribute tensors with dtype, dims
@@ -210,6 +214,75 @@ def pb_entry(root: str, path: str, m: onnx.ModelProto) -> dict:
     return e
 
 
+def synthetic_set(folder: str) -> dict:
+    """Tensors of every element type, raw and typed, and two models holding them."""
+    import ml_dtypes
+
+    os.makedirs(folder, exist_ok=True)
+    h = onnx.helper
+    values = {
+        P.FLOAT: [1.5, -0.0, float("inf"), float("nan"), 1e-40],
+        P.DOUBLE: [1.5, -0.0, float("-inf"), 1e-310],
+        P.FLOAT16: [1.5, -2.0, 65504.0, float("nan")],
+        P.BFLOAT16: [1.5, -2.0, 3.0e38, 1.0e-3],
+        P.INT8: [-128, -1, 0, 127],
+        P.UINT8: [0, 1, 255],
+        P.INT16: [-32768, -1, 32767],
+        P.UINT16: [0, 65535],
+        P.INT32: [-(2**31), -1, 2**31 - 1],
+        P.INT64: [-(2**63), -1, 2**63 - 1],
+        P.UINT32: [0, 2**32 - 1],
+        P.UINT64: [0, 2**64 - 1],
+        P.BOOL: [True, False, True],
+        P.INT4: [-8, -1, 0, 3, 7],
+        P.UINT4: [0, 1, 8, 15, 9],
+        P.STRING: [b"", b"ab", "\u00e9".encode()],
+    }
+    np_types = {P.BFLOAT16: ml_dtypes.bfloat16, P.INT4: ml_dtypes.int4, P.UINT4: ml_dtypes.uint4}
+    unsupported = {
+        P.FLOAT8E4M3FN: [1.0, 2.0], P.FLOAT8E4M3FNUZ: [1.0], P.FLOAT8E5M2: [1.0],
+        P.FLOAT8E5M2FNUZ: [1.0], P.FLOAT8E8M0: [1.0], P.FLOAT4E2M1: [1.0, 2.0],
+        P.COMPLEX64: [1 + 2j], P.COMPLEX128: [1 + 2j], P.INT2: [1, -1], P.UINT2: [1, 3],
+    }
+    tensors = []
+    for dt, vals in values.items():
+        name = P.DataType.Name(dt).lower()
+        tensors.append(h.make_tensor(f"{name}_typed", dt, [len(vals)], vals))
+        if dt != P.STRING:
+            npt = np_types.get(dt, h.tensor_dtype_to_np_dtype(dt))
+            tensors.append(numpy_helper.from_array(np.array(vals, dtype=npt), f"{name}_raw"))
+    tensors += [
+        h.make_tensor("scalar", P.FLOAT, [], [2.5]),
+        h.make_tensor("empty_typed", P.FLOAT, [0, 3], []),
+        numpy_helper.from_array(np.zeros((0, 3), np.float32), "empty_raw"),
+        numpy_helper.from_array(np.arange(6, dtype=np.int64).reshape(2, 3), "int64_2x3"),
+        h.make_tensor("int4_2x3_typed", P.INT4, [2, 3], [-8, 7, 1, -2, 3, -4]),
+    ]
+    refused = [h.make_tensor(f"{P.DataType.Name(dt).lower()}", dt, [len(v)], v)
+               for dt, v in unsupported.items()]
+    entries = []
+    for t in tensors + refused:
+        rel = t.name + ".pb"
+        with open(os.path.join(folder, rel), "wb") as f:
+            f.write(t.SerializeToString())
+        e = {"path": rel, "kind": "tensor"}
+        e.update(tensor_entry(t))
+        entries.append(e)
+
+    def save(name, inits, nodes=()):
+        g = h.make_graph(list(nodes), name, [], [], initializer=inits)
+        m = h.make_model(g, producer_name="onnx_golden.py",
+                         opset_imports=[h.make_opsetid("", 21)])
+        path = os.path.join(folder, name + ".onnx")
+        onnx.save(m, path)
+        return model_entry(folder, path)[0]
+
+    const = h.make_node("Constant", [], ["c"], name="const_bf16",
+                        value=h.make_tensor("c", P.BFLOAT16, [2], [1.0, -3.0]))
+    models = [save("all_types", tensors, [const]), save("float8_initializer", tensors + refused[:1])]
+    return {"name": "synthetic", "root": folder, "models": models, "tensors": entries}
+
+
 def main() -> int:
     if len(sys.argv) not in (2, 3):
         print(__doc__.split("\n\n")[1])
@@ -220,20 +293,24 @@ def main() -> int:
     if not models:
         print(f"SKIP: no ONNX backend test models under {root} (apt install libonnx-testdata)")
         return 77
-    golden = {"root": root, "onnx_version": onnx.__version__, "models": [], "tensors": []}
+    data = {"name": "libonnx-testdata", "root": root, "models": [], "tensors": []}
     for path in models:
         entry, m = model_entry(root, path)
-        golden["models"].append(entry)
+        data["models"].append(entry)
         folder = os.path.dirname(path)
         for pb in sorted(glob.glob(os.path.join(folder, "test_data_set_*", "*put_*.pb"))):
-            golden["tensors"].append(pb_entry(root, pb, m))
+            data["tensors"].append(pb_entry(root, pb, m))
+    stem = out[:-5] if out.endswith(".json") else out
+    synthetic = synthetic_set(os.path.abspath(stem + "_synthetic"))
+    golden = {"onnx_version": onnx.__version__, "sets": [data, synthetic]}
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(golden, f, separators=(",", ":"))
     os.replace(tmp, out)
-    print(f"{out}: {len(golden['models'])} models, {len(golden['tensors'])} tensor files "
-          f"(onnx {onnx.__version__})")
+    for st in golden["sets"]:
+        print(f"{out}: {st['name']}: {len(st['models'])} models, {len(st['tensors'])} tensor files "
+              f"(onnx {onnx.__version__})")
     return 0
 
 

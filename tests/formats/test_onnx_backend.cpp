@@ -219,68 +219,77 @@ void expect_refusal(const std::string& where, const Status& st, const json& want
 
 TEST_CASE("onnx backend data: every model reads as the onnx package reads it") {
   const json& g = golden();
-  const std::string root = g["root"].get<std::string>();
   Diffs d;
-  Counts c;
-  for (const auto& want : g["models"]) {
-    const std::string path = want["path"].get<std::string>();
-    auto m = OnnxModel::load(root + "/" + path);
-    ++c.models;
-    if (want.contains("error")) {
-      ++c.models_refused;
-      expect_refusal(path, m.ok() ? Status() : m.status(), want, d);
-      continue;
+  for (const auto& set : g["sets"]) {
+    const std::string root = set["root"].get<std::string>();
+    Counts c;
+    for (const auto& want : set["models"]) {
+      const std::string path = want["path"].get<std::string>();
+      auto m = OnnxModel::load(root + "/" + path);
+      ++c.models;
+      if (want.contains("error")) {
+        ++c.models_refused;
+        expect_refusal(path, m.ok() ? Status() : m.status(), want, d);
+        continue;
+      }
+      if (!m.ok()) {
+        d.add(path + ": " + m.status().message());
+        continue;
+      }
+      d.expect_eq(path + " ir_version", m->ir_version, want["ir_version"].get<int64_t>());
+      std::vector<std::pair<std::string, int64_t>> opsets;
+      for (const auto& o : m->opsets) opsets.emplace_back(o.domain, o.version);
+      d.expect_eq(path + " opsets", opsets,
+                  want["opsets"].get<std::vector<std::pair<std::string, int64_t>>>());
+      d.expect_eq(path + " producer_name", m->producer_name,
+                  want["producer_name"].get<std::string>());
+      compare_graph(path + " graph", m->graph, want["graph"], d, c);
     }
-    if (!m.ok()) {
-      d.add(path + ": " + m.status().message());
-      continue;
-    }
-    d.expect_eq(path + " ir_version", m->ir_version, want["ir_version"].get<int64_t>());
-    std::vector<std::pair<std::string, int64_t>> opsets;
-    for (const auto& o : m->opsets) opsets.emplace_back(o.domain, o.version);
-    d.expect_eq(path + " opsets", opsets,
-                want["opsets"].get<std::vector<std::pair<std::string, int64_t>>>());
-    d.expect_eq(path + " producer_name", m->producer_name, want["producer_name"].get<std::string>());
-    compare_graph(path + " graph", m->graph, want["graph"], d, c);
+    std::printf("%s models: %d compared (%d refused as expected), %d graphs, %d nodes, "
+                "%d attributes, %d tensors (%zu value bytes), onnx %s\n",
+                set["name"].get<std::string>().c_str(), c.models, c.models_refused, c.graphs,
+                c.nodes, c.attributes, c.tensors, c.bytes,
+                g["onnx_version"].get<std::string>().c_str());
+    CHECK(c.models > 0);
   }
-  std::printf("onnx backend models: %d compared (%d refused as expected), %d graphs, %d nodes, "
-              "%d attributes, %d tensors (%zu value bytes), onnx %s\n",
-              c.models, c.models_refused, c.graphs, c.nodes, c.attributes, c.tensors, c.bytes,
-              g["onnx_version"].get<std::string>().c_str());
-  CHECK(c.models > 900);
+  CHECK(g["sets"][0]["models"].size() > 900);
   CHECK_MESSAGE(d.list.empty(), d.summary());
 }
 
 TEST_CASE("onnx backend data: every TensorProto .pb decodes to numpy_helper.to_array's values") {
   const json& g = golden();
-  const std::string root = g["root"].get<std::string>();
   Diffs d;
-  Counts c;
-  for (const auto& want : g["tensors"]) {
-    const std::string path = want["path"].get<std::string>();
-    auto file = MappedFile::open(root + "/" + path);
-    REQUIRE_MESSAGE(file.ok(), file.status().message());
-    auto t = parse_tensor_proto(file.value());
-    if (want["kind"] != "tensor") {
-      // A SequenceProto or OptionalProto: not ours to decode, but reading it
-      // as a tensor must end in a value or an error, not a crash.
-      ++c.non_tensor_files;
-      continue;
+  for (const auto& set : g["sets"]) {
+    const std::string root = set["root"].get<std::string>();
+    Counts c;
+    for (const auto& want : set["tensors"]) {
+      const std::string path = want["path"].get<std::string>();
+      auto file = MappedFile::open(root + "/" + path);
+      REQUIRE_MESSAGE(file.ok(), file.status().message());
+      auto t = parse_tensor_proto(file.value());
+      if (want["kind"] != "tensor") {
+        // A SequenceProto or OptionalProto: not ours to decode, but reading it
+        // as a tensor must end in a value or an error, not a crash.
+        ++c.non_tensor_files;
+        continue;
+      }
+      if (want.contains("error")) {
+        ++c.tensors_refused;
+        expect_refusal(path, t.ok() ? Status() : t.status(), want, d);
+        continue;
+      }
+      if (!t.ok()) {
+        d.add(path + ": " + t.status().message());
+        continue;
+      }
+      compare_tensor(path, t.value(), want, d, c);
     }
-    if (want.contains("error")) {
-      ++c.tensors_refused;
-      expect_refusal(path, t.ok() ? Status() : t.status(), want, d);
-      continue;
-    }
-    if (!t.ok()) {
-      d.add(path + ": " + t.status().message());
-      continue;
-    }
-    compare_tensor(path, t.value(), want, d, c);
+    std::printf("%s tensors: %d .pb tensors compared (%zu value bytes), %d refused as "
+                "expected, %d sequence/optional files read without a crash\n",
+                set["name"].get<std::string>().c_str(), c.tensors, c.bytes, c.tensors_refused,
+                c.non_tensor_files);
+    CHECK(c.tensors > 0);
   }
-  std::printf("onnx backend tensors: %d .pb tensors compared (%zu value bytes), %d refused as "
-              "expected, %d sequence/optional files read without a crash\n",
-              c.tensors, c.bytes, c.tensors_refused, c.non_tensor_files);
-  CHECK(c.tensors > 3000);
+  CHECK(g["sets"][0]["tensors"].size() > 3000);
   CHECK_MESSAGE(d.list.empty(), d.summary());
 }
