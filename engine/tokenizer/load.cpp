@@ -1,0 +1,218 @@
+// Loading: tokenizer.json (+ tokenizer_config.json, chat_template.jinja) into Parts.
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/tokenizer/factories.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace rllm {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+Result<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::error("cannot open " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<json> read_json(const std::string& path) {
+  RLLM_ASSIGN_OR_RETURN(std::string text, read_text(path));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Status::error(path + ": not valid JSON");
+  return j;
+}
+
+// Ids the post-processor puts before and after a single sequence.
+Result<tok::PostTemplate> parse_post_processor(const json& j) {
+  tok::PostTemplate t;
+  if (j.is_null()) return t;
+  const std::string type = j.value("type", "");
+  if (type == "ByteLevel") return t;
+  if (type == "TemplateProcessing") {
+    bool after = false;
+    for (const auto& item : j.at("single")) {
+      if (item.contains("Sequence")) {
+        after = true;
+        continue;
+      }
+      const std::string name = item.at("SpecialToken").at("id").get<std::string>();
+      const auto& st = j.at("special_tokens");
+      if (!st.contains(name)) return Status::error("tokenizer.json: post_processor names unknown special token " + name);
+      for (const auto& id : st[name].at("ids")) (after ? t.suffix : t.prefix).push_back(id.get<int32_t>());
+    }
+    return t;
+  }
+  if (type == "BertProcessing" || type == "RobertaProcessing") {
+    t.prefix.push_back(j.at("cls").at(1).get<int32_t>());
+    t.suffix.push_back(j.at("sep").at(1).get<int32_t>());
+    return t;
+  }
+  if (type == "Sequence") {
+    for (const auto& p : j.at("processors")) {
+      RLLM_ASSIGN_OR_RETURN(tok::PostTemplate sub, parse_post_processor(p));
+      t.prefix.insert(t.prefix.end(), sub.prefix.begin(), sub.prefix.end());
+      t.suffix.insert(t.suffix.begin(), sub.suffix.begin(), sub.suffix.end());
+    }
+    return t;
+  }
+  return Status::error("tokenizer.json: unsupported post_processor type \"" + type +
+                       "\" (supported: TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence)");
+}
+
+// End-of-sequence tokens recognised by name when no tokenizer_config.json says.
+void guess_eos(tok::Parts& p) {
+  for (const char* name : {"</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<eos>"}) {
+    const int32_t id = p.added.id_of(name);
+    if (id >= 0 && p.added.is_special(id)) {
+      p.eos_ids.push_back(id);
+      if (p.eos_token.empty()) p.eos_token = name;
+    }
+  }
+}
+
+Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const std::string& path) {
+  RLLM_ASSIGN_OR_RETURN(json j, read_json(path));
+  auto p = std::make_unique<tok::Parts>();
+  auto ctx = [&](const Status& s) { return Status::error(path + ": " + s.message()); };
+  try {
+    auto model = tok::make_bpe_model(j.at("model"));
+    if (!model.ok()) return ctx(model.status());
+    p->model = std::move(model).value();
+    if (j.contains("normalizer") && !j["normalizer"].is_null()) {
+      auto n = tok::make_normalizer(j["normalizer"]);
+      if (!n.ok()) return ctx(n.status());
+      p->normalizer = std::move(n).value();
+    }
+    if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null()) {
+      auto pt = tok::make_pre_tokenizer(j["pre_tokenizer"]);
+      if (!pt.ok()) return ctx(pt.status());
+      p->pre_tokenizer = std::move(pt).value();
+    }
+    if (j.contains("decoder") && !j["decoder"].is_null()) {
+      auto d = tok::make_decoder(j["decoder"]);
+      if (!d.ok()) return ctx(d.status());
+      p->decoder = std::move(d).value();
+    }
+    auto post = parse_post_processor(j.value("post_processor", json()));
+    if (!post.ok()) return ctx(post.status());
+    p->post = std::move(post).value();
+    for (const auto& a : j.value("added_tokens", json::array())) {
+      tok::AddedToken t;
+      t.id = a.at("id").get<int32_t>();
+      t.content = a.at("content").get<std::string>();
+      t.single_word = a.value("single_word", false);
+      t.lstrip = a.value("lstrip", false);
+      t.rstrip = a.value("rstrip", false);
+      t.normalized = a.value("normalized", false);
+      t.special = a.value("special", false);
+      p->added.add(std::move(t));
+    }
+  } catch (const json::exception& e) {
+    return Status::error(path + ": unexpected tokenizer.json structure: " + e.what());
+  }
+  p->added.build(p->normalizer.get());
+  if (!p->post.prefix.empty()) {
+    p->bos_id = p->post.prefix.front();
+    p->bos_token = p->added.by_id(p->bos_id) ? p->added.by_id(p->bos_id)->content : p->model->id_to_token(p->bos_id);
+  }
+  guess_eos(*p);
+  return p;
+}
+
+// tokenizer_config.json's bos_token / eos_token: a string or {"content": ...}.
+std::string token_string(const json& cfg, const char* key) {
+  if (!cfg.contains(key)) return {};
+  const json& v = cfg[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return {};
+}
+
+int32_t lookup(const tok::Parts& p, const std::string& token) {
+  const int32_t added = p.added.id_of(token);
+  return added >= 0 ? added : p.model->token_to_id(token);
+}
+
+// tokenizer_config.json: special token names, whether BOS / EOS are added (as
+// transformers rebuilds the post-processor from add_bos_token / add_eos_token), and
+// the chat template.
+Status apply_config(tok::Parts& p, const json& cfg, const std::string& path) {
+  const std::string bos = token_string(cfg, "bos_token"), eos = token_string(cfg, "eos_token");
+  if (!bos.empty()) {
+    p.bos_token = bos;
+    p.bos_id = lookup(p, bos);
+  }
+  if (!eos.empty()) {
+    const int32_t id = lookup(p, eos);
+    if (id < 0) return Status::error(path + ": eos_token \"" + eos + "\" is not in the vocabulary");
+    p.eos_token = eos;
+    p.eos_ids.assign(1, id);
+  }
+  const bool has_add_bos = cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean();
+  const bool has_add_eos = cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean();
+  if (has_add_bos || has_add_eos) {
+    p.post = {};
+    if (has_add_bos && cfg["add_bos_token"].get<bool>()) {
+      if (p.bos_id < 0) return Status::error(path + ": add_bos_token is set but there is no bos_token");
+      p.post.prefix.push_back(p.bos_id);
+    }
+    if (has_add_eos && cfg["add_eos_token"].get<bool>() && !p.eos_ids.empty()) p.post.suffix.push_back(p.eos_ids[0]);
+  }
+  if (cfg.contains("chat_template")) {
+    const json& ct = cfg["chat_template"];
+    if (ct.is_string()) {
+      p.chat_template = ct.get<std::string>();
+    } else if (ct.is_array()) {
+      for (const auto& named : ct) {
+        if (named.value("name", "") == "default") p.chat_template = named.value("template", "");
+      }
+    }
+  }
+  return ok_status();
+}
+
+bool is_sentencepiece_model(const std::string& path) {
+  if (path.ends_with(".model")) return true;
+  std::ifstream in(path, std::ios::binary);
+  char c = 0;
+  in >> c;  // skips whitespace: a JSON file starts with '{'
+  return in && c != '{';
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::load_file(const std::string& path) {
+  if (is_sentencepiece_model(path)) return Status::error(path + ": SentencePiece .model files are not supported yet (issue 5)");
+  RLLM_ASSIGN_OR_RETURN(auto parts, parse_tokenizer_json(path));
+  return std::make_unique<Tokenizer>(std::move(parts));
+}
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::load_folder(const std::string& dir) {
+  const fs::path d(dir);
+  std::unique_ptr<tok::Parts> parts;
+  if (fs::exists(d / "tokenizer.json")) {
+    RLLM_ASSIGN_OR_RETURN(parts, parse_tokenizer_json((d / "tokenizer.json").string()));
+  } else {
+    return Status::error(dir + ": no tokenizer.json in this folder");
+  }
+  const fs::path cfg_path = d / "tokenizer_config.json";
+  if (fs::exists(cfg_path)) {
+    RLLM_ASSIGN_OR_RETURN(json cfg, read_json(cfg_path.string()));
+    RLLM_RETURN_IF_ERROR(apply_config(*parts, cfg, cfg_path.string()));
+  }
+  // transformers reads a separate chat_template.jinja in preference to the config's.
+  const fs::path jinja = d / "chat_template.jinja";
+  if (fs::exists(jinja)) {
+    RLLM_ASSIGN_OR_RETURN(parts->chat_template, read_text(jinja.string()));
+  }
+  return std::make_unique<Tokenizer>(std::move(parts));
+}
+
+}  // namespace rllm

@@ -1,0 +1,91 @@
+// tokenizer.json tokenizers against HF `tokenizers` on the generated corpus: ids with
+// and without special tokens, decode with and without skipping specials, lossless
+// round trips, streaming decode, invalid UTF-8.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "engine/tokenizer/tokenizer.h"
+#include "reference.h"
+
+namespace {
+
+using rllm::Tokenizer;
+
+std::string show(const std::vector<int32_t>& ids) {
+  std::ostringstream s;
+  for (int32_t id : ids) s << id << ' ';
+  return s.str();
+}
+
+std::string stream_all(const Tokenizer& tok, const std::vector<int32_t>& ids, bool skip) {
+  rllm::StreamDecoder stream(tok, skip);
+  std::string out;
+  for (int32_t id : ids) out += stream.push(id);
+  return out + stream.flush();
+}
+
+void check_against_reference(const std::string& path, const std::string& name) {
+  auto ref = rllm::test::make_reference("hf", path, name);
+  if (!ref) return;
+  auto loaded = Tokenizer::load_file(path);
+  REQUIRE_MESSAGE(loaded.ok(), loaded.status().message());
+  const Tokenizer& tok = **loaded;
+  REQUIRE(ref->cases.size() >= 2000);
+
+  int failures = 0;
+  for (const auto& c : ref->cases) {
+    auto ids = tok.encode(c.text, true);
+    auto plain = tok.encode(c.text, false);
+    REQUIRE(ids.ok());
+    REQUIRE(plain.ok());
+    const bool same = *ids == c.ids && *plain == c.ids_plain;
+    const std::string decoded = tok.decode(c.ids, false), decoded_skip = tok.decode(c.ids, true);
+    const bool same_decode = decoded == c.decoded && decoded_skip == c.decoded_skip;
+    const bool round_trip = !c.lossless || tok.decode(*plain, false) == c.text;
+    const bool stream = stream_all(tok, c.ids, false) == c.decoded && stream_all(tok, c.ids, true) == c.decoded_skip;
+    if (!(same && same_decode && round_trip && stream) && ++failures <= 8) {
+      MESSAGE("text: \"" << c.text << "\"\n ours: " << show(*ids) << "\n hf:   " << show(c.ids)
+                         << "\n decode ours: \"" << decoded << "\" hf: \"" << c.decoded << "\" round trip "
+                         << round_trip << " stream " << stream);
+    }
+  }
+  CHECK_MESSAGE(failures == 0, failures << " of " << ref->cases.size() << " corpus strings differ from HF tokenizers");
+
+  int decode_failures = 0;
+  for (const auto& r : ref->random_ids) {
+    const bool ok = tok.decode(r.ids, false) == r.decoded && tok.decode(r.ids, true) == r.decoded_skip &&
+                    stream_all(tok, r.ids, false) == r.decoded && stream_all(tok, r.ids, true) == r.decoded_skip;
+    if (!ok && ++decode_failures <= 5) {
+      MESSAGE("ids " << show(r.ids) << "\n ours: \"" << tok.decode(r.ids, false) << "\"\n hf:   \"" << r.decoded
+                     << "\"\n stream: \"" << stream_all(tok, r.ids, false) << "\"");
+    }
+  }
+  CHECK_MESSAGE(decode_failures == 0, decode_failures << " random id sequences decode differently from HF");
+}
+
+}  // namespace
+
+TEST_CASE("tokenizer.json GPT-2 byte-level BPE matches HF tokenizers") {
+  check_against_reference(RLLM_SHARED_MODELS "/tokenizers/gpt2-tokenizer.json", "gpt2");
+}
+
+TEST_CASE("tokenizer.json SmolLM2 byte-level BPE matches HF tokenizers") {
+  check_against_reference(RLLM_SHARED_MODELS "/smollm2-135m-instruct-int4-ortgenai/tokenizer.json", "smollm2");
+}
+
+TEST_CASE("tokenizer.json Llama SentencePiece-style BPE with byte fallback matches HF tokenizers") {
+  check_against_reference(RLLM_SHARED_MODELS "/ortgenai-tiny-random-llama-fp16/tokenizer.json", "tiny_llama");
+}
+
+TEST_CASE("invalid UTF-8 input is an error value naming the offset") {
+  auto tok = Tokenizer::load_file(RLLM_SHARED_MODELS "/tokenizers/gpt2-tokenizer.json");
+  REQUIRE(tok.ok());
+  for (std::string bad : {std::string("abc\xff"), std::string("\xc3"), std::string("ok \xe2\x82"),
+                          std::string("\xed\xa0\x80 surrogate"), std::string("\xc0\xaf overlong"),
+                          std::string("\xf4\x90\x80\x80 above U+10FFFF"), std::string("\x80")}) {
+    auto r = (*tok)->encode(bad);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK(r.status().message().find("UTF-8") != std::string::npos);
+  }
+}
