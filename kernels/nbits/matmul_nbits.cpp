@@ -13,6 +13,10 @@ namespace {
 constexpr NBitsKernel kKernels[] = {
     {"gemm_q8a_qnb_f32_ref", Isa::scalar, true, gemm_q8a_qnb_f32_ref},
     {"gemm_f32a_qnb_f32_ref", Isa::scalar, false, gemm_f32a_qnb_f32_ref},
+#if defined(__x86_64__)
+    {"gemm_q8a_qnb_f32_avx2", Isa::avx2, true, gemm_q8a_qnb_f32_avx2},
+    {"gemm_f32a_qnb_f32_avx2", Isa::avx2, false, gemm_f32a_qnb_f32_avx2},
+#endif
 };
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }

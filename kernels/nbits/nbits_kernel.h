@@ -67,5 +67,11 @@ void gemm_q8a_qnb_f32_ref(const PackedNBits&, const ActRows&, int64_t, int64_t, 
                           const float*, float*, int64_t);
 void gemm_f32a_qnb_f32_ref(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
                            const float*, float*, int64_t);
+#if defined(__x86_64__)
+void gemm_q8a_qnb_f32_avx2(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
+                           const float*, float*, int64_t);
+void gemm_f32a_qnb_f32_avx2(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
+                            const float*, float*, int64_t);
+#endif
 
 }  // namespace rllm::kernels::nbits
