@@ -90,9 +90,13 @@ def interleaved_to_half_split(w: np.ndarray, n_heads: int) -> np.ndarray:
     hd = rows // n_heads
     if hd * n_heads != rows or hd % 2:
         raise ValueError(f"cannot split {rows} rows into {n_heads} heads of even size")
-    perm = np.concatenate([np.arange(0, hd, 2), np.arange(1, hd, 2)])
-    idx = (np.arange(n_heads)[:, None] * hd + perm[None, :]).reshape(-1)
-    return w[idx]
+    return w[half_split_index(n_heads, hd)]
+
+
+def half_split_index(n_heads: int, head_dim: int) -> np.ndarray:
+    """Row order taking each head's even rows, then its odd rows (see interleaved_to_half_split)."""
+    perm = np.concatenate([np.arange(0, head_dim, 2), np.arange(1, head_dim, 2)])
+    return (np.arange(n_heads)[:, None] * head_dim + perm[None, :]).reshape(-1)
 
 
 def padded_head_dim(head_dim: int) -> int:

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Convert a GGUF file (llama architecture) into an ONNX Runtime GenAI folder.
+
+  gguf_to_ortgenai.py MODEL.gguf OUT_DIR --precision fp32|fp16|int8|int4 [--block 32] [--asym]
+
+fp32/fp16: every tensor dequantized (the gguf package's dequantize for k-quants) to float.
+int4/int8: GGUF blocks that match MatMulNBits are carried over without requantizing
+(Q4_0 -> bits 4 block 32; Q4_1 -> bits 4 block 32 with float zero points; Q8_0 -> bits 8 block 32);
+the rest (other bit widths, k-quants, float) is requantized from float (see quant.py).
+GGUF llama q/k rows are permuted for interleaved-pair rotary (llama.cpp's converter permutes HF's);
+they are permuted back to HF's half-split order, the GroupQueryAttention rotary_interleaved=0 form.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from gguf_tokenizer import write_tokenizer  # noqa: E402
+from gguf_weights import GGUFFile, take_rows, to_float, to_weight  # noqa: E402
+from quant import QuantizedWeight  # noqa: E402
+from ortgenai_writer import PRECISIONS, LlamaConfig, LlamaLayer, LlamaWeights, half_split_index, write_model  # noqa: E402
+
+SUPPORTED_ARCHITECTURES = ("llama",)
+
+
+def half_split_rows(g: GGUFFile, name: str, n_heads: int, head_dim: int):
+    """Tensor `name` with its rows moved from interleaved-pair to half-split rotary order."""
+    w = to_weight(g.tensor(name))
+    rows = w.n if isinstance(w, QuantizedWeight) else w.shape[0]
+    if rows != n_heads * head_dim:
+        raise ValueError(f"{g.path}: tensor {name} has {rows} rows, expected {n_heads} heads x {head_dim}")
+    return take_rows(w, half_split_index(n_heads, head_dim))
+
+
+def read_llama(g: GGUFFile) -> tuple[LlamaConfig, LlamaWeights]:
+    arch = g.field("general.architecture")
+    if arch not in SUPPORTED_ARCHITECTURES:
+        raise ValueError(f"{g.path}: unknown architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
+    a = arch
+    n_heads = int(g.field(f"{a}.attention.head_count"))
+    hidden = int(g.field(f"{a}.embedding_length"))
+    head_dim = int(g.field(f"{a}.rope.dimension_count", hidden // n_heads))
+    vocab = len(g.field("tokenizer.ggml.tokens"))
+    eos = int(g.field("tokenizer.ggml.eos_token_id"))
+    cfg = LlamaConfig(
+        vocab_size=int(g.field(f"{a}.vocab_size", vocab)),
+        hidden_size=hidden,
+        intermediate_size=int(g.field(f"{a}.feed_forward_length")),
+        num_layers=int(g.field(f"{a}.block_count")),
+        num_heads=n_heads,
+        num_kv_heads=int(g.field(f"{a}.attention.head_count_kv", n_heads)),
+        head_dim=head_dim,
+        context_length=int(g.field(f"{a}.context_length")),
+        rope_theta=float(g.field(f"{a}.rope.freq_base", 10000.0)),
+        rms_eps=float(g.field(f"{a}.attention.layer_norm_rms_epsilon")),
+        bos_token_id=int(g.field("tokenizer.ggml.bos_token_id")),
+        eos_token_id=eos,
+        pad_token_id=int(g.field("tokenizer.ggml.padding_token_id", eos)),
+        model_type="llama",
+    )
+    if head_dim * n_heads != hidden:
+        raise ValueError(f"{g.path}: head_dim {head_dim} x {n_heads} heads != embedding_length {hidden} (not supported)")
+    layers = []
+    for i in range(cfg.num_layers):
+        b = f"blk.{i}"
+        layers.append(
+            LlamaLayer(
+                input_norm=to_float(g.tensor(f"{b}.attn_norm.weight")),
+                q=half_split_rows(g, f"{b}.attn_q.weight", cfg.num_heads, head_dim),
+                k=half_split_rows(g, f"{b}.attn_k.weight", cfg.num_kv_heads, head_dim),
+                v=to_weight(g.tensor(f"{b}.attn_v.weight")),
+                o=to_weight(g.tensor(f"{b}.attn_output.weight")),
+                post_norm=to_float(g.tensor(f"{b}.ffn_norm.weight")),
+                gate=to_weight(g.tensor(f"{b}.ffn_gate.weight")),
+                up=to_weight(g.tensor(f"{b}.ffn_up.weight")),
+                down=to_weight(g.tensor(f"{b}.ffn_down.weight")),
+            )
+        )
+    embed = to_weight(g.tensor("token_embd.weight"))
+    lm_head = to_weight(g.tensor("output.weight")) if g.has("output.weight") else embed
+    weights = LlamaWeights(embed=embed, layers=layers, final_norm=to_float(g.tensor("output_norm.weight")), lm_head=lm_head)
+    return cfg, weights
+
+
+def convert(path: str, out_dir: str, precision: str, block: int, asym: bool) -> None:
+    g = GGUFFile(path)
+    cfg, weights = read_llama(g)
+    write_model(cfg, weights, out_dir, precision, block, asym)
+    write_tokenizer(g, out_dir, cfg.context_length)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("gguf")
+    ap.add_argument("out_dir")
+    ap.add_argument("--precision", choices=PRECISIONS, required=True)
+    ap.add_argument("--block", type=int, default=32, help="MatMulNBits block size along K when requantizing")
+    ap.add_argument("--asym", action="store_true", help="asymmetric quantization with zero points when requantizing")
+    args = ap.parse_args()
+    try:
+        convert(args.gguf, args.out_dir, args.precision, args.block, args.asym)
+    except (ValueError, OSError) as e:
+        print(f"gguf_to_ortgenai: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
