@@ -39,7 +39,8 @@ float bits_to_float(uint32_t b) {
 struct ExternalRef {
   std::string location;
   uint64_t offset = 0;
-  int64_t length = -1;
+  uint64_t length = 0;
+  bool has_length = false;
 };
 
 Status parse_external_entry(const Context& ctx, const WireField& f, const std::string& tname,
@@ -65,9 +66,8 @@ Status parse_external_entry(const Context& ctx, const WireField& f, const std::s
   } else if (key == "offset") {
     RLLM_RETURN_IF_ERROR(parse_u64(value, ref.offset));
   } else if (key == "length") {
-    uint64_t len = 0;
-    RLLM_RETURN_IF_ERROR(parse_u64(value, len));
-    ref.length = static_cast<int64_t>(len);
+    RLLM_RETURN_IF_ERROR(parse_u64(value, ref.length));
+    ref.has_length = true;
   }
   return ok_status();
 }
@@ -113,7 +113,7 @@ int64_t expected_bytes(DType t, const std::vector<int64_t>& dims) {
   }
   int64_t bits = dtype_bits(t);
   if (__builtin_mul_overflow(n, bits, &n)) return -1;
-  return (n + 7) / 8;
+  return n / 8 + (n % 8 != 0);  // (n + 7) / 8 would overflow near INT64_MAX
 }
 
 // Typed repeated fields decode into an owned buffer of the tensor's element type.
@@ -226,7 +226,7 @@ Result<OnnxTensor> parse_tensor(const Context& ctx, const uint8_t* data, size_t 
     ExternalRef ref;
     for (const auto& e : ext_entries) RLLM_RETURN_IF_ERROR(parse_external_entry(ctx, e, t.name, ref));
     RLLM_ASSIGN_OR_RETURN(auto mf, external_file(ctx, t.name, ref.location));
-    uint64_t length = ref.length < 0 ? static_cast<uint64_t>(nbytes) : static_cast<uint64_t>(ref.length);
+    uint64_t length = ref.has_length ? ref.length : static_cast<uint64_t>(nbytes);
     if (length != static_cast<uint64_t>(nbytes))
       return Status::error(where + ": external data length " + std::to_string(length) +
                            " does not match its shape (" + std::to_string(nbytes) + " bytes)");
