@@ -57,6 +57,7 @@ void AddedVocabulary::build(const Normalizer* normalizer) {
   normalized_ = Trie{};
   for (size_t i = 0; i < tokens_.size(); ++i) {
     const AddedToken& t = tokens_[i];
+    if (!t.in_text) continue;
     if (t.normalized && normalizer) {
       std::string content = t.content;
       normalizer->normalize(content);

@@ -21,6 +21,9 @@ struct AddedToken {
   bool rstrip = false;
   bool normalized = false;  // matched against normalized text rather than raw text
   bool special = false;
+  // Cut out of input text. SentencePiece control pieces (<s>, </s>) are not: the
+  // sentencepiece library encodes "<s>" in text as ordinary characters.
+  bool in_text = true;
 };
 
 class AddedVocabulary {

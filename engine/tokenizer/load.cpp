@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "engine/tokenizer/factories.h"
+#include "engine/tokenizer/sentencepiece.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace rllm {
@@ -189,7 +190,10 @@ bool is_sentencepiece_model(const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::load_file(const std::string& path) {
-  if (is_sentencepiece_model(path)) return Status::error(path + ": SentencePiece .model files are not supported yet (issue 5)");
+  if (is_sentencepiece_model(path)) {
+    RLLM_ASSIGN_OR_RETURN(auto parts, tok::load_sentencepiece(path));
+    return std::make_unique<Tokenizer>(std::move(parts));
+  }
   RLLM_ASSIGN_OR_RETURN(auto parts, parse_tokenizer_json(path));
   return std::make_unique<Tokenizer>(std::move(parts));
 }
@@ -199,8 +203,10 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_folder(const std::string& dir
   std::unique_ptr<tok::Parts> parts;
   if (fs::exists(d / "tokenizer.json")) {
     RLLM_ASSIGN_OR_RETURN(parts, parse_tokenizer_json((d / "tokenizer.json").string()));
+  } else if (fs::exists(d / "tokenizer.model")) {
+    RLLM_ASSIGN_OR_RETURN(parts, tok::load_sentencepiece((d / "tokenizer.model").string()));
   } else {
-    return Status::error(dir + ": no tokenizer.json in this folder");
+    return Status::error(dir + ": no tokenizer.json or tokenizer.model in this folder");
   }
   const fs::path cfg_path = d / "tokenizer_config.json";
   if (fs::exists(cfg_path)) {

@@ -42,18 +42,19 @@ def sp(path):
         print("skip: the python package `sentencepiece` is not installed", file=sys.stderr)
         sys.exit(77)
     proc = sentencepiece.SentencePieceProcessor(model_file=path)
-    specials = [proc.id_to_piece(i) for i in range(proc.get_piece_size())
-                if proc.is_control(i) or proc.is_unknown(i)]
+    special_ids = {i for i in range(proc.get_piece_size()) if proc.is_control(i) or proc.is_unknown(i)}
+    specials = [proc.id_to_piece(i) for i in sorted(special_ids)]
+
+    def decode(ids, skip_special_tokens):
+        # Skipping specials means leaving <unk> and control ids out before decoding.
+        return proc.decode([i for i in ids if not (skip_special_tokens and i in special_ids)])
+
     cases = []
     for text in corpus.build(specials):
         plain = proc.encode(text)
         ids = ([proc.bos_id()] if proc.bos_id() >= 0 else []) + plain
-        decoded = proc.decode(ids)
-        cases.append({"text": text, "ids": ids, "ids_plain": plain, "decoded": decoded,
-                      "decoded_skip": decoded, "lossless": proc.decode(plain) == text})
-
-    def decode(ids, skip_special_tokens):
-        return proc.decode(ids)
+        cases.append({"text": text, "ids": ids, "ids_plain": plain, "decoded": decode(ids, False),
+                      "decoded_skip": decode(ids, True), "lossless": proc.decode(plain) == text})
     return cases, proc.get_piece_size(), decode
 
 

@@ -1,4 +1,5 @@
-// tokenizer.json tokenizers against HF `tokenizers` on the generated corpus: ids with
+// tokenizer.json tokenizers against HF `tokenizers` and .model files against
+// `sentencepiece` on the generated corpus: ids with
 // and without special tokens, decode with and without skipping specials, lossless
 // round trips, streaming decode, invalid UTF-8.
 #include <doctest/doctest.h>
@@ -25,8 +26,8 @@ std::string stream_all(const Tokenizer& tok, const std::vector<int32_t>& ids, bo
   return out + stream.flush();
 }
 
-void check_against_reference(const std::string& path, const std::string& name) {
-  auto ref = rllm::test::make_reference("hf", path, name);
+void check_against_reference(const std::string& kind, const std::string& path, const std::string& name) {
+  auto ref = rllm::test::make_reference(kind, path, name);
   if (!ref) return;
   auto loaded = Tokenizer::load_file(path);
   REQUIRE_MESSAGE(loaded.ok(), loaded.status().message());
@@ -67,15 +68,23 @@ void check_against_reference(const std::string& path, const std::string& name) {
 }  // namespace
 
 TEST_CASE("tokenizer.json GPT-2 byte-level BPE matches HF tokenizers") {
-  check_against_reference(RLLM_SHARED_MODELS "/tokenizers/gpt2-tokenizer.json", "gpt2");
+  check_against_reference("hf", RLLM_SHARED_MODELS "/tokenizers/gpt2-tokenizer.json", "gpt2");
 }
 
 TEST_CASE("tokenizer.json SmolLM2 byte-level BPE matches HF tokenizers") {
-  check_against_reference(RLLM_SHARED_MODELS "/smollm2-135m-instruct-int4-ortgenai/tokenizer.json", "smollm2");
+  check_against_reference("hf", RLLM_SHARED_MODELS "/smollm2-135m-instruct-int4-ortgenai/tokenizer.json", "smollm2");
 }
 
 TEST_CASE("tokenizer.json Llama SentencePiece-style BPE with byte fallback matches HF tokenizers") {
-  check_against_reference(RLLM_SHARED_MODELS "/ortgenai-tiny-random-llama-fp16/tokenizer.json", "tiny_llama");
+  check_against_reference("hf", RLLM_SHARED_MODELS "/ortgenai-tiny-random-llama-fp16/tokenizer.json", "tiny_llama");
+}
+
+TEST_CASE("SentencePiece BPE tok512.model matches the sentencepiece library") {
+  check_against_reference("sp", RLLM_SHARED_MODELS "/stories260K/tok512.model", "tok512");
+}
+
+TEST_CASE("SentencePiece BPE llama2-tokenizer.model matches the sentencepiece library") {
+  check_against_reference("sp", RLLM_SHARED_MODELS "/tokenizers/llama2-tokenizer.model", "llama2_sp");
 }
 
 TEST_CASE("invalid UTF-8 input is an error value naming the offset") {
