@@ -16,6 +16,9 @@ constexpr NBitsKernel kKernels[] = {
 #if defined(__x86_64__)
     {"gemm_q8a_qnb_f32_avx2", Isa::avx2, true, gemm_q8a_qnb_f32_avx2},
     {"gemm_f32a_qnb_f32_avx2", Isa::avx2, false, gemm_f32a_qnb_f32_avx2},
+    {"gemm_q8a_qnb_f32_avx512vnni", Isa::avx512vnni, true, gemm_q8a_qnb_f32_avx512vnni},
+    // No f32-activation kernel of its own: the AVX2 one serves VNNI machines.
+    {"gemm_f32a_qnb_f32_avx2", Isa::avx512vnni, false, gemm_f32a_qnb_f32_avx2},
 #endif
 };
 

@@ -64,8 +64,8 @@ void dot_tile(const float (*tile)[kKc], int64_t kc, const ActRows& act, int64_t 
       }
     }
     for (int64_t r = 0; r < nr; ++r) {
-      Y[m * ldy + n + r] += avx2::hsum(acc[0][r]);
-      Y[(m + 1) * ldy + n + r] += avx2::hsum(acc[1][r]);
+      Y[m * ldy + n + r] += hsum(acc[0][r]);
+      Y[(m + 1) * ldy + n + r] += hsum(acc[1][r]);
     }
   }
   for (; m < M; ++m) {
@@ -76,7 +76,7 @@ void dot_tile(const float (*tile)[kKc], int64_t kc, const ActRows& act, int64_t 
       __m256 x0 = _mm256_loadu_ps(a0 + k);
       for (int r = 0; r < kNr; ++r) acc[r] = _mm256_fmadd_ps(x0, _mm256_load_ps(tile[r] + k), acc[r]);
     }
-    for (int64_t r = 0; r < nr; ++r) Y[m * ldy + n + r] += avx2::hsum(acc[r]);
+    for (int64_t r = 0; r < nr; ++r) Y[m * ldy + n + r] += hsum(acc[r]);
   }
 }
 

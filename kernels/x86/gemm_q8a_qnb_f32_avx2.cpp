@@ -1,91 +1,12 @@
 // MatMulNBits, accuracy_level 4 on AVX2: int8 activations (per weight block)
 // x 4/8-bit weights, vpmaddubsw + vpmaddwd integer dots, f32 out.
-// GEMV (M = 1) streams each weight row once; GEMM unpacks a group of weight
-// chunks once and reuses it for up to 32 activation rows.
-#include "kernels/x86/qnb_avx2.h"
+#include "kernels/x86/gemm_q8a_qnb_impl.h"
 
 namespace rllm::kernels::nbits {
-namespace {
-
-using namespace avx2;
-
-constexpr int64_t kRowsPerPass = 32;  // activation rows sharing one unpacked weight group
-
-template <int kBits, int kBs, ZeroPoints kZp>
-void run(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0, int64_t n1,
-         const float* bias, float* Y, int64_t ldy) {
-  const int64_t n_chunks = w.k_padded() / 32, n_groups = w.n_slots() / 8, ns = w.n_slots();
-  if (M == 1) {
-    // x [1, K] · Wᵀ [K, n1 - n0] -> Y[0, n0:n1]
-    const int8_t* a = static_cast<const int8_t*>(act.data(0));
-    for (int64_t n = n0; n < n1; ++n) {
-      const uint8_t* row = w.weights() + n * w.row_bytes();
-      auto get_w = [row](int64_t c) { return load_w<kBits>(row, c); };
-      __m256 acc = _mm256_setzero_ps();
-      for (int64_t g = 0; g < n_groups; ++g) {
-        __m256 sums = _mm256_cvtepi32_ps(group_sums<kBits, kBs>(get_w, a, g, n_chunks));
-        acc = epilogue<kBits, kZp>(w, n * ns + g * 8, act.da(0) + g * 8, act.asum(0) + g * 8, sums, acc);
-      }
-      Y[n] = hsum(acc) + (bias ? bias[n] : 0.0f);
-    }
-    return;
-  }
-  constexpr int64_t kCpg = chunks_per_group<kBs>();
-  alignas(32) uint8_t buf[kCpg * 32] = {};  // one group of unpacked 4-bit chunks
-  __m256 acc[kRowsPerPass];
-  for (int64_t m0 = 0; m0 < M; m0 += kRowsPerPass) {
-    const int64_t mb = M - m0 < kRowsPerPass ? M - m0 : kRowsPerPass;
-    for (int64_t n = n0; n < n1; ++n) {
-      const uint8_t* row = w.weights() + n * w.row_bytes();
-      for (int64_t m = 0; m < mb; ++m) acc[m] = _mm256_setzero_ps();
-      for (int64_t g = 0; g < n_groups; ++g) {
-        const int64_t cbase = g * kCpg;
-        if constexpr (kBits == 4)
-          for (int64_t c = cbase; c < cbase + kCpg && c < n_chunks; ++c)
-            _mm256_store_si256(reinterpret_cast<__m256i*>(buf + (c - cbase) * 32), load_w<4>(row, c));
-        auto get_w = [&](int64_t c) {
-          if constexpr (kBits == 4) return _mm256_load_si256(reinterpret_cast<const __m256i*>(buf + (c - cbase) * 32));
-          else return load_w<8>(row, c);
-        };
-        for (int64_t m = 0; m < mb; ++m) {
-          const int8_t* a = static_cast<const int8_t*>(act.data(m0 + m));
-          __m256 sums = _mm256_cvtepi32_ps(group_sums<kBits, kBs>(get_w, a, g, n_chunks));
-          acc[m] = epilogue<kBits, kZp>(w, n * ns + g * 8, act.da(m0 + m) + g * 8, act.asum(m0 + m) + g * 8,
-                                        sums, acc[m]);
-        }
-      }
-      for (int64_t m = 0; m < mb; ++m) Y[(m0 + m) * ldy + n] = hsum(acc[m]) + (bias ? bias[n] : 0.0f);
-    }
-  }
-}
-
-template <int kBits, int kBs>
-NBitsKernelFn pick_zp(ZeroPoints zp) {
-  switch (zp) {
-    case ZeroPoints::none: return run<kBits, kBs, ZeroPoints::none>;
-    case ZeroPoints::packed_u8: return run<kBits, kBs, ZeroPoints::packed_u8>;
-    case ZeroPoints::typed: return run<kBits, kBs, ZeroPoints::typed>;
-  }
-  return nullptr;
-}
-
-template <int kBits>
-NBitsKernelFn pick_bs(int bs, ZeroPoints zp) {
-  switch (bs) {
-    case 16: return pick_zp<kBits, 16>(zp);
-    case 32: return pick_zp<kBits, 32>(zp);
-    case 64: return pick_zp<kBits, 64>(zp);
-    case 128: return pick_zp<kBits, 128>(zp);
-    default: return pick_zp<kBits, 256>(zp);
-  }
-}
-
-}  // namespace
 
 void gemm_q8a_qnb_f32_avx2(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0,
                            int64_t n1, const float* bias, float* Y, int64_t ldy) {
-  NBitsKernelFn fn = w.bits() == 4 ? pick_bs<4>(w.block_size(), w.zp_mode()) : pick_bs<8>(w.block_size(), w.zp_mode());
-  fn(w, act, M, n0, n1, bias, Y, ldy);
+  pick_q8a<DotAvx2>(w)(w, act, M, n0, n1, bias, Y, ldy);
 }
 
 }  // namespace rllm::kernels::nbits

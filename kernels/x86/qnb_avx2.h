@@ -1,5 +1,7 @@
 // AVX2 building blocks shared by the MatMulNBits kernels (layout in
-// nbits/nbits_kernel.h). Include only from files compiled with AVX2/FMA/F16C.
+// nbits/nbits_kernel.h). Include only from files compiled with AVX2/FMA/F16C
+// (or a superset). Everything here has internal linkage: files compiled with
+// different ISA flags must not share (ODR-merge) one copy of an inline function.
 #pragma once
 
 #include <immintrin.h>
@@ -8,7 +10,8 @@
 
 #include "kernels/nbits/nbits_kernel.h"
 
-namespace rllm::kernels::nbits::avx2 {
+namespace rllm::kernels::nbits {
+namespace {
 
 // 32 weight values of chunk c of a packed row: u8 0..15 (4-bit) or s8 q-128 (8-bit).
 template <int kBits>
@@ -22,20 +25,23 @@ inline __m256i load_w(const uint8_t* row, int64_t c) {
   }
 }
 
-// 8 int32 partial sums of w · a over 32 values (lane j sums values 4j..4j+3).
-template <int kBits>
-inline __m256i dot_chunk(__m256i w, const int8_t* a) {
-  __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-  __m256i p;
-  if constexpr (kBits == 4) {
-    p = _mm256_maddubs_epi16(w, av);  // u4 * s8 pairs: |sum| <= 2 * 15 * 128, no saturation
-  } else {
-    // maddubs needs an unsigned operand: |w| (128 for -128 is right as u8)
-    // times a with w's sign; |a| <= 127 keeps pair sums <= 2 * 128 * 127.
-    p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(av, w));
+// acc + 8 int32 partial sums of w · a over 32 values (lane j sums values
+// 4j..4j+3), with vpmaddubsw + vpmaddwd.
+struct DotAvx2 {
+  template <int kBits>
+  static __m256i dot_acc(__m256i acc, __m256i w, const int8_t* a) {
+    __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+    __m256i p;
+    if constexpr (kBits == 4) {
+      p = _mm256_maddubs_epi16(w, av);  // u4 * s8 pairs: |sum| <= 2 * 15 * 128, no saturation
+    } else {
+      // maddubs needs an unsigned operand: |w| (128 for -128 is right as u8)
+      // times a with w's sign; |a| <= 127 keeps pair sums <= 2 * 128 * 127.
+      p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(av, w));
+    }
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
   }
-  return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-}
+};
 
 // Sums within each 128-bit lane of 8 vectors -> [v0..v3 | v4..v7] totals.
 inline __m256i reduce8(const __m256i v[8]) {
@@ -46,7 +52,7 @@ inline __m256i reduce8(const __m256i v[8]) {
 
 // Block sums of slot group g (8 slots) for one row of weights and one row of
 // int8 activations. GetW(c) returns the weight chunk c as load_w does.
-template <int kBits, int kBs, typename GetW>
+template <int kBits, int kBs, typename Dot, typename GetW>
 inline __m256i group_sums(GetW get_w, const int8_t* a, int64_t g, int64_t n_chunks) {
   if constexpr (kBs == 16) {
     // One chunk = two blocks (one per 128-bit lane); 4 chunks per group and
@@ -54,7 +60,8 @@ inline __m256i group_sums(GetW get_w, const int8_t* a, int64_t g, int64_t n_chun
     __m256i c4[4];
     for (int i = 0; i < 4; ++i) {
       int64_t c = g * 4 + i;
-      c4[i] = c < n_chunks ? dot_chunk<kBits>(get_w(c), a + c * 32) : _mm256_setzero_si256();
+      c4[i] = c < n_chunks ? Dot::template dot_acc<kBits>(_mm256_setzero_si256(), get_w(c), a + c * 32)
+                            : _mm256_setzero_si256();
     }
     return _mm256_hadd_epi32(_mm256_hadd_epi32(c4[0], c4[1]), _mm256_hadd_epi32(c4[2], c4[3]));
   } else {
@@ -66,8 +73,8 @@ inline __m256i group_sums(GetW get_w, const int8_t* a, int64_t g, int64_t n_chun
         v[i] = _mm256_setzero_si256();
         continue;
       }
-      __m256i s = dot_chunk<kBits>(get_w(c0), a + c0 * 32);
-      for (int c = 1; c < kCpb; ++c) s = _mm256_add_epi32(s, dot_chunk<kBits>(get_w(c0 + c), a + (c0 + c) * 32));
+      __m256i s = _mm256_setzero_si256();
+      for (int c = 0; c < kCpb; ++c) s = Dot::template dot_acc<kBits>(s, get_w(c0 + c), a + (c0 + c) * 32);
       v[i] = s;
     }
     return reduce8(v);
@@ -110,4 +117,5 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-}  // namespace rllm::kernels::nbits::avx2
+}  // namespace
+}  // namespace rllm::kernels::nbits
