@@ -33,7 +33,7 @@ TEST_CASE("dense fp32 GEMM kernels match a float64 reference") {
   ThreadPool pool(2);
   for (const auto& k : dense::dense_kernel_list()) {
     if (!isa_supported(k.isa)) {
-      MESSAGE("skip " << k.name << ": this CPU lacks " << isa_name(k.isa));
+      MESSAGE("skip " << std::string(k.name) << ": this CPU lacks " << std::string(isa_name(k.isa)));
       continue;
     }
     Isa prev = set_active_isa(k.isa);

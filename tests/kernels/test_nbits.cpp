@@ -134,7 +134,7 @@ TEST_CASE("every MatMulNBits kernel this CPU runs matches its scalar twin") {
   for (const auto& k : nbits::nbits_kernel_list()) {
     if (k.isa == Isa::scalar) continue;
     if (!isa_supported(k.isa)) {
-      MESSAGE("skip " << k.name << ": this CPU lacks " << isa_name(k.isa));
+      MESSAGE("skip " << std::string(k.name) << ": this CPU lacks " << std::string(isa_name(k.isa)));
       continue;
     }
     for (int bits : {4, 8})
