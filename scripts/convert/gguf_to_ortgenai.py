@@ -26,16 +26,18 @@ from ortgenai_writer import PRECISIONS, LlamaConfig, LlamaLayer, LlamaWeights, h
 SUPPORTED_ARCHITECTURES = ("llama",)
 
 
-def half_split_rows(g: GGUFFile, name: str, n_heads: int, head_dim: int):
+def half_split_rows(load, g: GGUFFile, name: str, n_heads: int, head_dim: int):
     """Tensor `name` with its rows moved from interleaved-pair to half-split rotary order."""
-    w = to_weight(g.tensor(name))
+    w = load(g.tensor(name))
     rows = w.n if isinstance(w, QuantizedWeight) else w.shape[0]
     if rows != n_heads * head_dim:
         raise ValueError(f"{g.path}: tensor {name} has {rows} rows, expected {n_heads} heads x {head_dim}")
     return take_rows(w, half_split_index(n_heads, head_dim))
 
 
-def read_llama(g: GGUFFile) -> tuple[LlamaConfig, LlamaWeights]:
+def read_llama(g: GGUFFile, requantize: bool = False) -> tuple[LlamaConfig, LlamaWeights]:
+    """requantize: read every tensor as float (no block carried over)."""
+    load = to_float if requantize else to_weight
     arch = g.field("general.architecture")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise ValueError(f"{g.path}: unknown architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
@@ -69,25 +71,25 @@ def read_llama(g: GGUFFile) -> tuple[LlamaConfig, LlamaWeights]:
         layers.append(
             LlamaLayer(
                 input_norm=to_float(g.tensor(f"{b}.attn_norm.weight")),
-                q=half_split_rows(g, f"{b}.attn_q.weight", cfg.num_heads, head_dim),
-                k=half_split_rows(g, f"{b}.attn_k.weight", cfg.num_kv_heads, head_dim),
-                v=to_weight(g.tensor(f"{b}.attn_v.weight")),
-                o=to_weight(g.tensor(f"{b}.attn_output.weight")),
+                q=half_split_rows(load, g, f"{b}.attn_q.weight", cfg.num_heads, head_dim),
+                k=half_split_rows(load, g, f"{b}.attn_k.weight", cfg.num_kv_heads, head_dim),
+                v=load(g.tensor(f"{b}.attn_v.weight")),
+                o=load(g.tensor(f"{b}.attn_output.weight")),
                 post_norm=to_float(g.tensor(f"{b}.ffn_norm.weight")),
-                gate=to_weight(g.tensor(f"{b}.ffn_gate.weight")),
-                up=to_weight(g.tensor(f"{b}.ffn_up.weight")),
-                down=to_weight(g.tensor(f"{b}.ffn_down.weight")),
+                gate=load(g.tensor(f"{b}.ffn_gate.weight")),
+                up=load(g.tensor(f"{b}.ffn_up.weight")),
+                down=load(g.tensor(f"{b}.ffn_down.weight")),
             )
         )
-    embed = to_weight(g.tensor("token_embd.weight"))
-    lm_head = to_weight(g.tensor("output.weight")) if g.has("output.weight") else embed
+    embed = load(g.tensor("token_embd.weight"))
+    lm_head = load(g.tensor("output.weight")) if g.has("output.weight") else embed
     weights = LlamaWeights(embed=embed, layers=layers, final_norm=to_float(g.tensor("output_norm.weight")), lm_head=lm_head)
     return cfg, weights
 
 
-def convert(path: str, out_dir: str, precision: str, block: int, asym: bool) -> None:
+def convert(path: str, out_dir: str, precision: str, block: int, asym: bool, requantize: bool = False) -> None:
     g = GGUFFile(path)
-    cfg, weights = read_llama(g)
+    cfg, weights = read_llama(g, requantize)
     write_model(cfg, weights, out_dir, precision, block, asym)
     write_tokenizer(g, out_dir, cfg.context_length)
 
@@ -99,9 +101,14 @@ def main() -> int:
     ap.add_argument("--precision", choices=PRECISIONS, required=True)
     ap.add_argument("--block", type=int, default=32, help="MatMulNBits block size along K when requantizing")
     ap.add_argument("--asym", action="store_true", help="asymmetric quantization with zero points when requantizing")
+    ap.add_argument(
+        "--requantize", action="store_true",
+        help="quantize every weight from the dequantized GGUF instead of carrying blocks over (as the GenAI builder "
+        "does from the float model); onnxruntime's CPU MatMulNBits is ~35x slower with the float zero points of carried Q4_1",
+    )
     args = ap.parse_args()
     try:
-        convert(args.gguf, args.out_dir, args.precision, args.block, args.asym)
+        convert(args.gguf, args.out_dir, args.precision, args.block, args.asym, args.requantize)
     except (ValueError, OSError) as e:
         print(f"gguf_to_ortgenai: error: {e}", file=sys.stderr)
         return 1

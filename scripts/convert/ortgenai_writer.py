@@ -17,7 +17,9 @@ permute q/k rows with `interleaved_to_half_split` first.
 
 precision: fp32 (fp32 weights and activations), fp16 (fp16 weights, activations, KV cache and
 logits, as the builder does), int4/int8 (MatMulNBits weights, fp32 activations and KV cache).
-Norm weights, the embedding table and the rotary caches stay in the activation type.
+Norm weights and the rotary caches stay in the activation type. The embedding is a float Gather,
+except for int4/int8 with tied embeddings and symmetric lm_head blocks, where (as the builder does)
+GatherBlockQuantized reads the rows of lm_head's MatMulNBits weight.
 
 onnxruntime's CPU GroupQueryAttention requires head_size % 16 == 0. A smaller head (stories260K
 has 8) is zero-padded to the next multiple of 16: each head's real rotary halves go to the start
@@ -257,8 +259,22 @@ class LlamaOnnxWriter:
         cos_name = g.float_init("cos_cache", cos)
         sin_name = g.float_init("sin_cache", sin)
 
-        embed = g.float_init("model.embed_tokens.weight", self._as_float(weights.embed))
-        x = g.node("Gather", [embed, "input_ids"], ["/model/embed_tokens/Gather/output_0"], "/model/embed_tokens/Gather", axis=0)[0]
+        lm_head = weights.lm_head
+        shared = self.bits is not None and weights.embed is weights.lm_head
+        if shared:
+            lm_head = self._as_quantized(weights.lm_head, "lm_head")
+            shared = lm_head.zero_points is None and lm_head.k % lm_head.block == 0
+        if shared:
+            # the builder's form: the embedding gathers rows of lm_head's MatMulNBits weight
+            shape = g.const_i64([c.vocab_size, d * lm_head.bits // 8])
+            flat = g.node("Reshape", [f"lm_head.MatMul.weight_Q{lm_head.bits}", shape], ["/model/embed_tokens/Reshape/output_0"], "/model/embed_tokens/Reshape")[0]
+            x = g.node(
+                "GatherBlockQuantized", [flat, "input_ids", "lm_head.MatMul.weight_scales"], ["/model/embed_tokens/GatherBlockQuantized/output_0"],
+                "/model/embed_tokens/GatherBlockQuantized", "com.microsoft", bits=lm_head.bits, block_size=lm_head.block, gather_axis=0, quantize_axis=1,
+            )[0]
+        else:
+            embed = g.float_init("model.embed_tokens.weight", self._as_float(weights.embed))
+            x = g.node("Gather", [embed, "input_ids"], ["/model/embed_tokens/Gather/output_0"], "/model/embed_tokens/Gather", axis=0)[0]
 
         norm_in = g.float_init("model.layers.0.input_layernorm.weight", weights.layers[0].input_norm)
         h = g.node(
@@ -310,7 +326,7 @@ class LlamaOnnxWriter:
             "SkipSimplifiedLayerNormalization", [residual, mlp_out, final_w], [f"{fin}/output_0"],
             f"{fin}/SkipLayerNorm", "com.microsoft", epsilon=eps,
         )[0]
-        self.linear(h, weights.lm_head, "lm_head", "/lm_head", out="logits")
+        self.linear(h, lm_head, "lm_head", "/lm_head", out="logits")
 
         io = self.io_dtype
         hp = padded_head_dim(hd)
