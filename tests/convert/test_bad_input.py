@@ -1,4 +1,6 @@
-"""Bad inputs to the converters fail with a clear message naming the file or tensor.
+"""Bad inputs to the converters fail with a clear message naming the file or tensor: a truncated
+llama2.c checkpoint, a non-SentencePiece tokenizer, an unknown precision, a wrongly shaped weight,
+and GGUF files with an unknown architecture, a missing tensor or a mismatched shape.
 usage: test_bad_input.py SHARED_MODELS_DIR
 """
 import os
@@ -7,6 +9,7 @@ import sys
 import tempfile
 
 import numpy as np
+from gguf import GGUFWriter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONVERT = os.path.join(HERE, "..", "..", "scripts", "convert")
@@ -16,6 +19,55 @@ from ortgenai_writer import LlamaConfig, LlamaLayer, LlamaOnnxWriter, LlamaWeigh
 
 def run_cli(args):
     return subprocess.run([sys.executable, os.path.join(CONVERT, "llama2c_to_ortgenai.py"), *args], capture_output=True, text=True)
+
+
+def write_gguf(path: str, arch: str, tensors: dict) -> None:
+    w = GGUFWriter(path, arch)
+    w.add_block_count(1)
+    w.add_context_length(16)
+    w.add_embedding_length(16)
+    w.add_feed_forward_length(24)
+    w.add_head_count(2)
+    w.add_head_count_kv(1)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_token_list([f"t{i}" for i in range(32)])
+    w.add_eos_token_id(2)
+    w.add_bos_token_id(1)
+    for name, arr in tensors.items():
+        w.add_tensor(name, arr)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def gguf_cases() -> list[str]:
+    failures = []
+    z = lambda *s: np.zeros(s, np.float32)  # noqa: E731
+    full = {
+        "token_embd.weight": z(32, 16), "output_norm.weight": z(16), "blk.0.attn_norm.weight": z(16),
+        "blk.0.attn_q.weight": z(16, 16), "blk.0.attn_k.weight": z(8, 16), "blk.0.attn_v.weight": z(8, 16),
+        "blk.0.attn_output.weight": z(16, 16), "blk.0.ffn_norm.weight": z(16), "blk.0.ffn_gate.weight": z(24, 16),
+        "blk.0.ffn_up.weight": z(24, 16), "blk.0.ffn_down.weight": z(16, 24),
+    }
+    with tempfile.TemporaryDirectory() as d:
+        cases = [
+            ("unknown architecture", "gemma3", full, "unknown architecture 'gemma3'"),
+            ("missing tensor", "llama", {k: v for k, v in full.items() if k != "blk.0.attn_v.weight"}, "missing tensor blk.0.attn_v.weight"),
+            ("mismatched shape", "llama", {**full, "blk.0.ffn_up.weight": z(20, 16)}, "model.layers.0.up_proj: expected shape [24, 16], got [20, 16]"),
+        ]
+        for i, (what, arch, tensors, expect) in enumerate(cases):
+            path = os.path.join(d, f"case{i}.gguf")
+            write_gguf(path, arch, tensors)
+            r = subprocess.run(
+                [sys.executable, os.path.join(CONVERT, "gguf_to_ortgenai.py"), path, os.path.join(d, f"out{i}"), "--precision", "fp32"],
+                capture_output=True, text=True,
+            )
+            if r.returncode == 0 or expect not in r.stderr or "Traceback" in r.stderr:
+                failures.append(f"GGUF {what}: rc {r.returncode}, stderr {r.stderr.strip()!r}, expected {expect!r}")
+            else:
+                print(f"ok: GGUF {what}: {r.stderr.strip()}")
+    return failures
 
 
 def main() -> int:
@@ -48,6 +100,7 @@ def main() -> int:
             failures.append(f"mismatched shape message does not name the tensor and shape: {e}")
         else:
             print(f"ok: {e}")
+    failures += gguf_cases()
     for f in failures:
         print(f"FAIL: {f}")
     if not failures:
