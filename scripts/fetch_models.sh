@@ -171,7 +171,7 @@ if [ -f "$smol_gguf.sha256" ]; then
     args=(--precision "${variant%-requant}")
     [ "$variant" = int4-requant ] && args+=(--requantize)
     echo "fetch_models: converting SmolLM2 to $dir"
-    if flock /tmp/build.lock "$python" "$root/scripts/convert/gguf_to_ortgenai.py" "$smol_gguf" "$dir" "${args[@]}"; then
+    if "$python" "$root/scripts/convert/gguf_to_ortgenai.py" "$smol_gguf" "$dir" "${args[@]}"; then
       touch "$stamp"
     else
       fail "conversion of $smol_gguf to $dir failed"
