@@ -41,14 +41,22 @@ AlignedBuffer aligned_alloc_bytes(size_t n) {
   return AlignedBuffer(static_cast<uint8_t*>(p));
 }
 
-Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-  int64_t bytes = dtype_bytes(dtype_, shape_numel(shape_));
+Tensor Tensor::uninit(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  int64_t bytes = dtype_bytes(dtype, shape_numel(t.shape_));
   assert(bytes >= 0);
   auto buf = std::shared_ptr<uint8_t[]>(aligned_alloc_bytes(static_cast<size_t>(bytes)).release(),
                                         AlignedFree());
-  std::memset(buf.get(), 0, static_cast<size_t>(bytes));
-  data_ = buf.get();
-  keep_ = std::shared_ptr<const void>(buf, buf.get());
+  t.data_ = buf.get();
+  t.keep_ = std::shared_ptr<const void>(buf, buf.get());
+  return t;
+}
+
+Tensor::Tensor(DType dtype, Shape shape) {
+  *this = uninit(dtype, std::move(shape));
+  std::memset(mutable_data(), 0, static_cast<size_t>(nbytes()));
 }
 
 Tensor Tensor::view(DType dtype, Shape shape, const void* data, std::shared_ptr<const void> keep) {

@@ -35,6 +35,8 @@ class Tensor {
   Tensor() = default;
   // Owned, zero-filled storage.
   Tensor(DType dtype, Shape shape);
+  // Owned storage the caller fills completely.
+  static Tensor uninit(DType dtype, Shape shape);
   // A view: `keep` (may be null) holds the memory alive.
   static Tensor view(DType dtype, Shape shape, const void* data, std::shared_ptr<const void> keep = {});
 

@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -30,6 +31,11 @@ template <typename T>
 class Result {
  public:
   Result(T value) : v_(std::move(value)) {}
+  // Anything convertible to T, e.g. unique_ptr<Derived> for unique_ptr<Base>.
+  template <typename U, typename = std::enable_if_t<std::is_convertible_v<U&&, T> &&
+                                                    !std::is_same_v<std::decay_t<U>, T> &&
+                                                    !std::is_same_v<std::decay_t<U>, Status>>>
+  Result(U&& value) : v_(T(std::forward<U>(value))) {}
   Result(Status status) : v_(std::move(status)) { assert(!std::get<Status>(v_).ok()); }
 
   bool ok() const { return v_.index() == 0; }

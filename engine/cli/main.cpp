@@ -1,11 +1,37 @@
 #include <cstdio>
-#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/cli/commands.h"
+#include "kernels/kernels.h"
+
+namespace {
+
+void usage() {
+  std::fprintf(stderr,
+               "usage:\n"
+               "  run-llm [MODEL] --prompt TEXT [options]   generate text (--help for options)\n"
+               "  run-llm inspect MODEL     print what a model folder or .onnx file holds\n"
+               "  run-llm --version         version and the kernel ISA in use\n");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::strcmp(argv[1], "--version") == 0) {
-    std::printf("run-llm 0.1.0\n");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    usage();
+    return 2;
+  }
+  if (args[0] == "--version") {
+    std::printf("run-llm 0.1.0 (kernels: %s)\n",
+                rllm::kernels::isa_name(rllm::kernels::active_isa()));
     return 0;
   }
-  std::fprintf(stderr, "usage: run-llm --version\n");
-  return 2;
+  if (args[0] == "inspect") return rllm::cli::cmd_inspect({args.begin() + 1, args.end()});
+  if (args[0] == "--help" || args[0] == "-h") {
+    usage();
+    return 0;
+  }
+  return rllm::cli::cmd_generate(args);
 }

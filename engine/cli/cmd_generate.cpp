@@ -1,0 +1,148 @@
+// run-llm [MODEL] --prompt TEXT ...: streams generated text.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "engine/cli/args.h"
+#include "engine/cli/commands.h"
+#include "engine/generate.h"
+#include "kernels/kernels.h"
+
+namespace rllm::cli {
+namespace {
+
+const char* kUsage =
+    "usage: run-llm [MODEL] --prompt TEXT [options]\n"
+    "  MODEL              an ONNX Runtime GenAI folder or an .onnx with tokenizer.json beside it\n"
+    "                     (default: SmolLM2-135M-Instruct int4 from the model cache)\n"
+    "  --prompt TEXT      the prompt (or --ids 1,2,3 for token ids)\n"
+    "  -n N               max new tokens (default 128)\n"
+    "  --temp T           temperature; 0 = greedy (default 0)\n"
+    "  --top-k K  --top-p P  --min-p P  --repeat-penalty R  --seed S\n"
+    "  --stop STR         stop when the text contains STR (repeatable)\n"
+    "  --threads N        threads (default: all cores)\n"
+    "  --kv-block N       KV cache block size in tokens (default 16)\n"
+    "  --max-context N    longest sequence (default: the model's context_length)\n"
+    "  --stats            print speed and memory after the text\n";
+
+// Peak resident memory of this process in bytes (VmHWM), 0 if unknown.
+size_t peak_rss() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+  return 0;
+}
+
+}  // namespace
+
+std::string default_model_dir() {
+  const char* env = std::getenv("RUNLLM_MODELS");
+  std::string base = env && *env ? env : std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/run-llm";
+  return base + "/smollm2-135m-instruct/ortgenai-int4";
+}
+
+int cmd_generate(const std::vector<std::string>& argv) {
+  Args a(argv);
+  std::string model_path = a.positional();
+  std::string prompt = a.str("--prompt", "");
+  std::string ids_text = a.str("--ids", "");
+  GenerateOptions go;
+  go.max_new_tokens = static_cast<int>(a.num("-n", 128));
+  go.sampling.temperature = static_cast<float>(a.num("--temp", 0));
+  go.sampling.top_k = static_cast<int>(a.num("--top-k", 0));
+  go.sampling.top_p = static_cast<float>(a.num("--top-p", 1));
+  go.sampling.min_p = static_cast<float>(a.num("--min-p", 0));
+  go.sampling.repetition_penalty = static_cast<float>(a.num("--repeat-penalty", 1));
+  go.sampling.seed = static_cast<uint64_t>(a.num("--seed", 0));
+  go.stop_strings = a.all("--stop");
+  ModelOptions mo;
+  mo.threads = static_cast<int>(a.num("--threads", 0));
+  mo.kv_block_tokens = static_cast<int>(a.num("--kv-block", 16));
+  mo.max_context = static_cast<int64_t>(a.num("--max-context", 0));
+  bool stats = a.flag("--stats");
+  if (!a.ok()) {
+    std::fprintf(stderr, "run-llm: %s\n%s", a.error().c_str(), kUsage);
+    return 2;
+  }
+  if (prompt.empty() == ids_text.empty()) {
+    std::fprintf(stderr, "run-llm: give exactly one of --prompt or --ids\n%s", kUsage);
+    return 2;
+  }
+  if (mo.kv_block_tokens <= 0) {
+    std::fprintf(stderr, "run-llm: --kv-block must be positive\n");
+    return 2;
+  }
+  if (model_path.empty()) {
+    model_path = default_model_dir();
+    if (!std::filesystem::exists(model_path)) {
+      std::fprintf(stderr,
+                   "run-llm: no MODEL given and the default model is not in the cache (%s).\n"
+                   "Fetch and convert it with: bash scripts/fetch_models.sh\n",
+                   model_path.c_str());
+      return 1;
+    }
+  }
+
+  auto model = Model::load(model_path, mo);
+  if (!model.ok()) return fail(model.status());
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::vector<int32_t> ids;
+  if (!ids_text.empty()) {
+    auto parsed = parse_ids(ids_text);
+    if (!parsed.ok()) return fail(parsed.status());
+    ids = parsed.value();
+  }
+  auto tk = Tokenizer::load_folder((*model)->files().dir);
+  if (tk.ok()) {
+    tokenizer = std::move(tk).value();
+  } else if (!prompt.empty()) {
+    return fail(tk.status());
+  }
+  if (!prompt.empty()) {
+    auto enc = tokenizer->encode(prompt, true);
+    if (!enc.ok()) return fail(Status::error("prompt: " + enc.status().message()));
+    ids = enc.value();
+  }
+  const auto& cfg = (*model)->files().config;
+  if (cfg) {
+    for (int64_t e : cfg->eos_token_ids) go.eos_ids.push_back(static_cast<int32_t>(e));
+  } else if (tokenizer) {
+    go.eos_ids = tokenizer->eos_ids();
+  }
+
+  KvCache cache((*model)->kv_config());
+  int seq = cache.new_sequence();
+  auto result = generate(**model, cache, {seq}, {ids}, go, tokenizer.get(),
+                         [&](size_t, int32_t id, const std::string& text) {
+                           if (tokenizer) std::fputs(text.c_str(), stdout);
+                           else std::printf("%d ", id);
+                           std::fflush(stdout);
+                           return true;
+                         });
+  std::printf("\n");
+  if (!result.ok()) return fail(result.status());
+  if (stats) {
+    const auto& s = result->stats;
+    const auto& ls = (*model)->load_stats();
+    std::fprintf(stderr,
+                 "\nkernels: %s, threads: %d\n"
+                 "load: %.3f s (mapped %.1f MB, repacked %.1f MB)\n"
+                 "prompt: %lld tokens in %.3f s (%.1f tok/s), time to first token %.3f s\n"
+                 "decode: %lld tokens in %.3f s (%.1f tok/s)\n"
+                 "kv cache: %.2f MB in %lld blocks of %d tokens\n"
+                 "peak memory: %.1f MB\n",
+                 kernels::isa_name(kernels::active_isa()), (*model)->pool().size(), ls.seconds,
+                 ls.mapped_bytes / 1e6, ls.repacked_bytes / 1e6, (long long)s.prompt_tokens, s.prefill_seconds,
+                 s.prompt_tokens / std::max(s.prefill_seconds, 1e-9), s.first_token_seconds,
+                 (long long)s.generated_tokens, s.decode_seconds,
+                 s.generated_tokens > 1 ? (s.generated_tokens - 1) / std::max(s.decode_seconds, 1e-9) : 0.0,
+                 cache.bytes_in_use() / 1e6, (long long)cache.blocks_in_use(), cache.config().block_tokens,
+                 peak_rss() / 1e6);
+  }
+  return 0;
+}
+
+}  // namespace rllm::cli

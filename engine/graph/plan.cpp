@@ -1,0 +1,191 @@
+#include "engine/graph/plan.h"
+
+#include <queue>
+#include <set>
+
+namespace rllm {
+namespace {
+
+Tensor view_of(const OnnxTensor& t) {
+  return Tensor::view(t.dtype, Shape(t.dims.begin(), t.dims.end()), t.data, t.owner);
+}
+
+}  // namespace
+
+bool Plan::has_input(const std::string& name) const {
+  for (const auto& n : graph_inputs_)
+    if (n == name) return true;
+  return false;
+}
+
+Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& model, const PlanOptions& options,
+                                          ThreadPool& pool) {
+  auto plan = std::unique_ptr<Plan>(new Plan());
+  const OnnxGraph& g = model.graph;
+  const OpRegistry& registry = op_registry();
+
+  auto id_of = [&](const std::string& name) {
+    auto [it, inserted] = plan->ids_.emplace(name, static_cast<int>(plan->ids_.size()));
+    if (inserted) {
+      plan->constants_.emplace_back();
+      plan->is_constant_.push_back(false);
+    }
+    return it->second;
+  };
+  std::vector<int> producer;  // value id -> node index, -1 for graph inputs and constants
+  auto set_producer = [&](int id, int node) {
+    if (static_cast<size_t>(id) >= producer.size()) producer.resize(id + 1, -2);
+    producer[id] = node;
+  };
+
+  for (const auto& t : g.initializers) {
+    int id = id_of(t.name);
+    plan->constants_[id] = view_of(t);
+    plan->is_constant_[id] = true;
+    set_producer(id, -1);
+  }
+  for (const auto& in : g.inputs) {
+    if (plan->is_constant_[id_of(in.name)]) continue;  // an initializer listed as input
+    plan->graph_inputs_.push_back(in.name);
+    set_producer(id_of(in.name), -1);
+  }
+
+  // Every op must be known before any work is done.
+  for (const auto& n : g.nodes) {
+    int64_t opset = model.opset(n.domain);
+    if (registry.find(n.domain, n.op_type, opset) == nullptr) {
+      if (registry.knows(n.domain, n.op_type))
+        return Status::error(n.describe() + " is not supported at opset " + std::to_string(opset));
+      return Status::error(n.describe() + " is not supported: no implementation of op '" +
+                           n.op_type + "' in domain '" + (n.domain.empty() ? "ai.onnx" : n.domain) +
+                           "'");
+    }
+    for (const auto& o : n.outputs)
+      if (!o.empty()) set_producer(id_of(o), static_cast<int>(&n - g.nodes.data()));
+  }
+
+  // Kahn's order over the node list.
+  size_t n_nodes = g.nodes.size();
+  std::vector<int> missing(n_nodes, 0);
+  std::vector<std::vector<int>> users(plan->ids_.size());
+  for (size_t i = 0; i < n_nodes; ++i) {
+    for (const auto& in : g.nodes[i].inputs) {
+      if (in.empty()) continue;
+      auto it = plan->ids_.find(in);
+      if (it == plan->ids_.end() || static_cast<size_t>(it->second) >= producer.size() ||
+          producer[it->second] == -2)
+        return Status::error(g.nodes[i].describe() + ": input '" + in +
+                             "' is not produced by any node, initializer or graph input");
+      if (producer[it->second] >= 0) {
+        ++missing[i];
+        users[it->second].push_back(static_cast<int>(i));
+      }
+    }
+  }
+  std::queue<int> ready;
+  for (size_t i = 0; i < n_nodes; ++i)
+    if (missing[i] == 0) ready.push(static_cast<int>(i));
+  std::vector<int> order;
+  while (!ready.empty()) {
+    int i = ready.front();
+    ready.pop();
+    order.push_back(i);
+    for (const auto& o : g.nodes[i].outputs) {
+      if (o.empty()) continue;
+      for (int u : users[plan->ids_[o]])
+        if (--missing[u] == 0) ready.push(u);
+    }
+  }
+  if (order.size() != n_nodes) {
+    for (size_t i = 0; i < n_nodes; ++i)
+      if (missing[i] > 0) return Status::error(g.nodes[i].describe() + " is part of a cycle");
+  }
+
+  ExecContext fold_ctx;
+  fold_ctx.pool = &pool;
+  for (int i : order) {
+    const OnnxNode& n = g.nodes[i];
+    LoadContext lc{n, model.opset(n.domain), {}, -1};
+    bool all_constant = true;
+    for (const auto& in : n.inputs) {
+      if (in.empty()) {
+        lc.constants.push_back(nullptr);
+        continue;
+      }
+      int id = plan->ids_[in];
+      lc.constants.push_back(plan->is_constant_[id] ? &plan->constants_[id] : nullptr);
+      if (!plan->is_constant_[id]) all_constant = false;
+      if (lc.kv_layer < 0 && options.kv_layer_of && producer[id] == -1 && !plan->is_constant_[id])
+        lc.kv_layer = options.kv_layer_of(in);
+    }
+    const OpFactory* factory = registry.find(n.domain, n.op_type, lc.opset);
+    auto op = (*factory)(lc);
+    if (!op.ok()) return op.status();
+
+    Step step{&n, std::move(op).value(), {}, {}, {}};
+    for (const auto& in : n.inputs) step.inputs.push_back(in.empty() ? -1 : plan->ids_[in]);
+    for (const auto& o : n.outputs) step.outputs.push_back(o.empty() ? -1 : plan->ids_[o]);
+
+    if (all_constant) {
+      std::vector<Tensor> ins, outs(n.outputs.size());
+      for (int id : step.inputs) ins.push_back(id < 0 ? Tensor() : plan->constants_[id]);
+      Status s = step.op->run(ins, outs, fold_ctx);
+      if (!s.ok()) return Status::error(n.describe() + ": folding at load: " + s.message());
+      for (size_t k = 0; k < outs.size(); ++k) {
+        if (step.outputs[k] < 0) continue;
+        plan->constants_[step.outputs[k]] = std::move(outs[k]);
+        plan->is_constant_[step.outputs[k]] = true;
+      }
+      ++plan->folded_;
+      continue;
+    }
+    plan->repacked_bytes_ += step.op->packed_bytes();
+    plan->steps_.push_back(std::move(step));
+  }
+
+  // Release each activation after its last reader; graph outputs stay.
+  std::set<int> keep;
+  for (const auto& o : g.outputs)
+    if (auto it = plan->ids_.find(o.name); it != plan->ids_.end()) keep.insert(it->second);
+  std::vector<int> last(plan->ids_.size(), -1);
+  for (size_t s = 0; s < plan->steps_.size(); ++s) {
+    for (int id : plan->steps_[s].inputs)
+      if (id >= 0) last[id] = static_cast<int>(s);
+    for (int id : plan->steps_[s].outputs)
+      if (id >= 0 && last[id] < static_cast<int>(s)) last[id] = static_cast<int>(s);
+  }
+  for (size_t id = 0; id < last.size(); ++id)
+    if (last[id] >= 0 && !plan->is_constant_[id] && !keep.count(static_cast<int>(id)))
+      plan->steps_[last[id]].release.push_back(static_cast<int>(id));
+  return plan;
+}
+
+Result<std::vector<Tensor>> Plan::run(const std::unordered_map<std::string, Tensor>& inputs,
+                                      const std::vector<std::string>& outputs, ExecContext& ctx) {
+  std::vector<Tensor> values = constants_;
+  for (const auto& name : graph_inputs_) {
+    auto it = inputs.find(name);
+    if (it == inputs.end()) return Status::error("graph input '" + name + "' was not given");
+    values[ids_[name]] = it->second;
+  }
+  std::vector<Tensor> ins, outs;
+  for (auto& step : steps_) {
+    ins.clear();
+    for (int id : step.inputs) ins.push_back(id < 0 ? Tensor() : values[id]);
+    outs.assign(step.outputs.size(), Tensor());
+    Status s = step.op->run(ins, outs, ctx);
+    if (!s.ok()) return Status::error(step.node->describe() + ": " + s.message());
+    for (size_t k = 0; k < outs.size(); ++k)
+      if (step.outputs[k] >= 0) values[step.outputs[k]] = std::move(outs[k]);
+    for (int id : step.release) values[id] = Tensor();
+  }
+  std::vector<Tensor> result;
+  for (const auto& name : outputs) {
+    auto it = ids_.find(name);
+    if (it == ids_.end()) return Status::error("graph has no output '" + name + "'");
+    result.push_back(values[it->second]);
+  }
+  return result;
+}
+
+}  // namespace rllm

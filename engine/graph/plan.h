@@ -1,0 +1,55 @@
+// ONNX graph -> execution plan: ops bound in topological order, constant
+// subgraphs folded at load, each activation released after its last use.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/graph/op.h"
+#include "formats/onnx_model.h"
+
+namespace rllm {
+
+struct PlanOptions {
+  // Layer of the KV cache a graph input feeds (e.g. "past_key_values.3.key" -> 3), or -1.
+  std::function<int(const std::string& input_name)> kv_layer_of;
+};
+
+class Plan {
+ public:
+  static Result<std::unique_ptr<Plan>> build(const OnnxModel& model, const PlanOptions& options,
+                                             ThreadPool& pool);
+
+  // inputs: graph input name -> value. Returns the requested graph outputs in order.
+  Result<std::vector<Tensor>> run(const std::unordered_map<std::string, Tensor>& inputs,
+                                  const std::vector<std::string>& outputs, ExecContext& ctx);
+
+  size_t step_count() const { return steps_.size(); }
+  size_t folded_count() const { return folded_; }
+  // Bytes of weights repacked for the kernels at load.
+  size_t repacked_bytes() const { return repacked_bytes_; }
+  bool has_input(const std::string& name) const;
+
+ private:
+  struct Step {
+    const OnnxNode* node;
+    std::unique_ptr<Op> op;
+    std::vector<int> inputs;   // value ids, -1 for an omitted input
+    std::vector<int> outputs;  // value ids, -1 for an omitted output
+    std::vector<int> release;  // values whose last use is this step
+  };
+
+  std::shared_ptr<const OnnxGraph> graph_keep_;
+  std::unordered_map<std::string, int> ids_;
+  std::vector<Tensor> constants_;   // by value id; dtype undefined when not constant
+  std::vector<bool> is_constant_;
+  std::vector<std::string> graph_inputs_;
+  std::vector<Step> steps_;
+  size_t folded_ = 0;
+  size_t repacked_bytes_ = 0;
+};
+
+}  // namespace rllm

@@ -1,0 +1,63 @@
+// A loaded decoder model: its files, the ONNX graph, the execution plan with
+// packed weights, and the shape of the KV cache its attention ops need.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/graph/plan.h"
+#include "engine/kv_cache/paged_kv_cache.h"
+#include "engine/model_files.h"
+#include "kernels/thread_pool.h"
+
+namespace rllm {
+
+struct ModelOptions {
+  int threads = 0;            // 0: one per core
+  int kv_block_tokens = 16;
+  int64_t max_context = 0;    // 0: the model's context_length
+};
+
+struct LoadStats {
+  double seconds = 0;
+  size_t mapped_bytes = 0;    // model + external data files
+  size_t repacked_bytes = 0;  // weights repacked for the kernels
+};
+
+class Model {
+ public:
+  static Result<std::unique_ptr<Model>> load(const std::string& path, const ModelOptions& options);
+  // From memory: the .onnx bytes, with external data from `resolver` (no filesystem).
+  static Result<std::unique_ptr<Model>> load_from_memory(const void* onnx, size_t size,
+                                                         ExternalDataResolver resolver,
+                                                         const ModelOptions& options);
+
+  const ModelFiles& files() const { return files_; }
+  const KvCacheConfig& kv_config() const { return kv_; }
+  const LoadStats& load_stats() const { return stats_; }
+  ThreadPool& pool() { return *pool_; }
+  int64_t vocab_size() const { return vocab_; }
+
+  // Runs one step: row b appends tokens[b] (all rows the same length) to
+  // sequence seqs[b] of `cache`. Returns logits [B, S, vocab] as f32. On
+  // failure the cache is left as it was.
+  Result<Tensor> forward(KvCache& cache, const std::vector<int>& seqs,
+                         const std::vector<std::vector<int32_t>>& tokens);
+
+ private:
+  Status init(OnnxModel model, const ModelOptions& options);
+
+  ModelFiles files_;
+  std::unique_ptr<OnnxModel> onnx_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<Plan> plan_;
+  KvCacheConfig kv_;
+  LoadStats stats_;
+  int64_t vocab_ = 0;
+  std::string input_ids_, attention_mask_, position_ids_, logits_;
+  DType ids_type_ = DType::i64, mask_type_ = DType::i64, pos_type_ = DType::i64;
+  std::vector<std::string> past_names_;  // every past key/value input
+};
+
+}  // namespace rllm

@@ -1,0 +1,259 @@
+// Attention ops bound to the paged KV cache: GroupQueryAttention and
+// MultiHeadAttention read and write the session's cache instead of the
+// graph's past/present tensors (their present outputs stay empty).
+// RotaryEmbedding is here too since GQA applies the same rotation.
+//
+// The mask inputs (attention_mask-derived seqlens, attention_bias) are not
+// read: each row's causal extent comes from the cache, which knows where
+// every sequence stands. Rows are never padded, so this is the same mask.
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "engine/kv_cache/paged_kv_cache.h"
+#include "engine/ops/op_util.h"
+#include "kernels/kernels.h"
+
+namespace rllm {
+namespace {
+
+using ops::need;
+using ops::to_f32;
+
+struct AttnParams {
+  int num_heads = 0;
+  int kv_heads = 0;
+  float scale = 0;           // 0: 1/sqrt(head_dim)
+  int64_t window = -1;       // local_window_size; -1 = unlimited
+  float softcap = 0;
+  bool rotary = false;
+  bool interleaved = false;
+  int layer = -1;
+  Tensor cos, sin;           // f32 [max_pos, rotary_dim/2] when rotary
+};
+
+// Rounds to f16 precision, so an f16 model's cache holds what ONNX Runtime's would.
+void round_f16(float* x, int64_t n) {
+  uint16_t tmp[256];
+  for (int64_t i = 0; i < n; i += 256) {
+    int64_t m = std::min<int64_t>(256, n - i);
+    kernels::f32_to_f16(x + i, tmp, m);
+    kernels::f16_to_f32(tmp, x + i, m);
+  }
+}
+
+Status check_rotary(const AttnParams& p, int64_t pos_end, int64_t head_dim) {
+  if (pos_end > p.cos.dim(0))
+    return Status::error("position " + std::to_string(pos_end - 1) + " is past the rotary cache (" +
+                         std::to_string(p.cos.dim(0)) + " positions)");
+  if (p.cos.dim(1) * 2 > head_dim) return Status::error("rotary cache is wider than the head");
+  return ok_status();
+}
+
+// q [B, S, nh*hd], k/v [B, S, kvh*hd] (row strides given) -> y [B, S, nh*hd].
+Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float* k, const float* v,
+              int64_t kv_stride, int64_t B, int64_t S, int64_t hd, bool f16_cache, float* y, ExecContext& ctx) {
+  if (ctx.kv == nullptr || ctx.batch == nullptr) return Status::error("no KV cache bound to this run");
+  if (p.layer < 0 || p.layer >= ctx.kv->config().n_layers)
+    return Status::error("attention layer " + std::to_string(p.layer) + " has no KV cache");
+  const BatchState& bs = *ctx.batch;
+  if (static_cast<int64_t>(bs.seqs.size()) != B || bs.n_new != S)
+    return Status::error("batch of " + std::to_string(B) + "x" + std::to_string(S) + " does not match the session's");
+  KvCache& kv = *ctx.kv;
+  if (kv.config().kv_heads != p.kv_heads || kv.config().head_dim != hd)
+    return Status::error("KV cache is " + std::to_string(kv.config().kv_heads) + " heads x " +
+                         std::to_string(kv.config().head_dim) + ", the node needs " + std::to_string(p.kv_heads) + " x " +
+                         std::to_string(hd));
+  const int nh = p.num_heads, kvh = p.kv_heads;
+  const int64_t rot = p.rotary ? p.cos.dim(1) * 2 : 0;
+  std::vector<float> qr(static_cast<size_t>(B * S * nh * hd));
+  for (int64_t b = 0; b < B; ++b) {
+    if (p.rotary) RLLM_RETURN_IF_ERROR(check_rotary(p, bs.n_past[b] + S, hd));
+    for (int64_t i = 0; i < S; ++i) {
+      int64_t pos = bs.n_past[b] + i;
+      float* qrow = qr.data() + (b * S + i) * nh * hd;
+      std::memcpy(qrow, q + (b * S + i) * q_stride, sizeof(float) * nh * hd);
+      const float* krow = k + (b * S + i) * kv_stride;
+      const float* vrow = v + (b * S + i) * kv_stride;
+      for (int h = 0; h < kvh; ++h) {
+        float* kd = kv.at(bs.seqs[b], p.layer, 0, h, pos);
+        float* vd = kv.at(bs.seqs[b], p.layer, 1, h, pos);
+        std::memcpy(kd, krow + h * hd, sizeof(float) * hd);
+        std::memcpy(vd, vrow + h * hd, sizeof(float) * hd);
+        if (rot) {
+          kernels::rope(kd, 1, hd, rot, p.cos.as<float>() + pos * (rot / 2), p.sin.as<float>() + pos * (rot / 2), p.interleaved);
+        }
+        if (f16_cache) {
+          round_f16(kd, hd);
+          round_f16(vd, hd);
+        }
+      }
+      if (rot) kernels::rope(qrow, nh, hd, rot, p.cos.as<float>() + pos * (rot / 2), p.sin.as<float>() + pos * (rot / 2), p.interleaved);
+      if (f16_cache && rot) round_f16(qrow, nh * hd);
+    }
+  }
+  const float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  const int group = nh / kvh;
+  int64_t max_len = 0;
+  for (int64_t b = 0; b < B; ++b) max_len = std::max(max_len, bs.n_past[b] + S);
+  // One unit of work = one (row, token, head) query.
+  ctx.pool->parallel_for(B * S * nh, 1, [&](int64_t u0, int64_t u1) {
+    std::vector<float> scores(static_cast<size_t>(max_len));
+    for (int64_t u = u0; u < u1; ++u) {
+      int64_t h = u % nh, bi = u / nh, b = bi / S, i = bi % S;
+      int64_t pos = bs.n_past[b] + i;
+      int64_t first = p.window > 0 && pos > p.window ? pos - p.window : 0;
+      const float* qh = qr.data() + bi * nh * hd + h * hd;
+      int kh = static_cast<int>(h / group);
+      int seq = bs.seqs[b];
+      for (int64_t t = first; t <= pos; ++t) {
+        float s = kernels::dot(qh, kv.at(seq, p.layer, 0, kh, t), hd) * scale;
+        if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
+        scores[t - first] = s;
+      }
+      int64_t n = pos - first + 1;
+      kernels::softmax(scores.data(), n);
+      float* yh = y + bi * nh * hd + h * hd;
+      std::memset(yh, 0, sizeof(float) * hd);
+      for (int64_t t = first; t <= pos; ++t) kernels::axpy(scores[t - first], kv.at(seq, p.layer, 1, kh, t), yh, hd);
+    }
+  });
+  return ok_status();
+}
+
+Result<Tensor> rotary_cache(const LoadContext& lc, size_t index, const char* name) {
+  const Tensor* c = lc.constant(index);
+  if (c == nullptr) return lc.error(std::string(name) + " must be a constant initializer");
+  if (c->rank() != 2) return lc.error(std::string(name) + " must be 2-D [max_position, rotary_dim/2]");
+  return to_f32(*c);
+}
+
+Result<std::unique_ptr<Op>> gqa_factory(const LoadContext& lc) {
+  AttnParams p;
+  p.num_heads = static_cast<int>(lc.node.attr_i("num_heads", 0));
+  p.kv_heads = static_cast<int>(lc.node.attr_i("kv_num_heads", 0));
+  p.scale = lc.node.attr_f("scale", 0);
+  p.window = lc.node.attr_i("local_window_size", -1);
+  p.softcap = lc.node.attr_f("softcap", 0);
+  p.rotary = lc.node.attr_i("do_rotary", 0) != 0;
+  p.interleaved = lc.node.attr_i("rotary_interleaved", 0) != 0;
+  p.layer = lc.kv_layer;
+  if (p.num_heads <= 0 || p.kv_heads <= 0 || p.num_heads % p.kv_heads)
+    return lc.error("num_heads must be a positive multiple of kv_num_heads");
+  if (lc.node.attr_i("smooth_softmax", 0) != 0 || lc.has_input(10) || lc.has_input(11))
+    return lc.error("smooth_softmax, attention_bias and head_sink are not supported");
+  if (p.layer < 0) return lc.error("past_key input does not name a KV cache layer");
+  if (p.rotary) {
+    RLLM_ASSIGN_OR_RETURN(p.cos, rotary_cache(lc, 7, "cos_cache"));
+    RLLM_ASSIGN_OR_RETURN(p.sin, rotary_cache(lc, 8, "sin_cache"));
+  }
+  bool packed = !lc.has_input(1);
+  return make_op([p, packed](std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) -> Status {
+    RLLM_RETURN_IF_ERROR(need(in, 0, "query"));
+    RLLM_ASSIGN_OR_RETURN(Tensor q, to_f32(in[0]));
+    if (q.rank() != 3) return Status::error("query must be [batch, sequence, hidden]");
+    int64_t B = q.dim(0), S = q.dim(1);
+    int64_t total = packed ? p.num_heads + 2 * p.kv_heads : p.num_heads;
+    if (q.dim(2) % total) return Status::error("query width " + std::to_string(q.dim(2)) + " is not a multiple of the heads");
+    int64_t hd = q.dim(2) / total;
+    Tensor k, v;
+    const float *pk, *pv;
+    int64_t kv_stride;
+    if (packed) {
+      pk = q.as<float>() + p.num_heads * hd;
+      pv = pk + p.kv_heads * hd;
+      kv_stride = q.dim(2);
+    } else {
+      RLLM_RETURN_IF_ERROR(need(in, 2, "value"));
+      RLLM_ASSIGN_OR_RETURN(k, to_f32(in[1]));
+      RLLM_ASSIGN_OR_RETURN(v, to_f32(in[2]));
+      if (k.shape() != Shape{B, S, p.kv_heads * hd} || v.shape() != k.shape())
+        return Status::error("key/value must be [batch, sequence, kv_heads*head_size]");
+      pk = k.as<float>();
+      pv = v.as<float>();
+      kv_stride = p.kv_heads * hd;
+    }
+    Tensor y = Tensor::uninit(DType::f32, {B, S, p.num_heads * hd});
+    RLLM_RETURN_IF_ERROR(attend(p, q.as<float>(), q.dim(2), pk, pv, kv_stride, B, S, hd,
+                                in[0].dtype() == DType::f16, y.mut<float>(), ctx));
+    out[0] = ops::from_f32(y, in[0].dtype());
+    return ok_status();
+  });
+}
+
+// MultiHeadAttention with separate q, k, v [B, S, nh*hd] (already rotated).
+Result<std::unique_ptr<Op>> mha_factory(const LoadContext& lc) {
+  AttnParams p;
+  p.num_heads = p.kv_heads = static_cast<int>(lc.node.attr_i("num_heads", 0));
+  p.scale = lc.node.attr_f("scale", 0);
+  p.layer = lc.kv_layer;
+  if (p.num_heads <= 0) return lc.error("num_heads must be positive");
+  if (lc.node.attr_i("unidirectional", 0) == 0 && !lc.has_input(5))
+    return lc.error("attention without a causal mask is not supported on the KV cache");
+  if (lc.has_input(3) || lc.has_input(4)) return lc.error("bias and key_padding_mask are not supported");
+  if (p.layer < 0) return lc.error("past_key input does not name a KV cache layer");
+  return make_op([p](std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) -> Status {
+    for (size_t i = 0; i < 3; ++i) RLLM_RETURN_IF_ERROR(need(in, i, "query/key/value"));
+    RLLM_ASSIGN_OR_RETURN(Tensor q, to_f32(in[0]));
+    RLLM_ASSIGN_OR_RETURN(Tensor k, to_f32(in[1]));
+    RLLM_ASSIGN_OR_RETURN(Tensor v, to_f32(in[2]));
+    if (q.rank() != 3 || k.shape() != q.shape() || v.shape() != q.shape())
+      return Status::error("query, key and value must share one [batch, sequence, hidden] shape");
+    int64_t B = q.dim(0), S = q.dim(1), hd = q.dim(2) / p.num_heads;
+    Tensor y = Tensor::uninit(DType::f32, q.shape());
+    RLLM_RETURN_IF_ERROR(attend(p, q.as<float>(), q.dim(2), k.as<float>(), v.as<float>(), q.dim(2), B, S, hd,
+                                in[0].dtype() == DType::f16, y.mut<float>(), ctx));
+    out[0] = ops::from_f32(y, in[0].dtype());
+    return ok_status();
+  });
+}
+
+// RotaryEmbedding (com.microsoft): input [B, S, hidden] or [B, nh, S, hd],
+// position_ids [B, S] (or [1]: the first position), caches [max_pos, rot/2].
+Result<std::unique_ptr<Op>> rotary_factory(const LoadContext& lc) {
+  bool interleaved = lc.node.attr_i("interleaved", 0) != 0;
+  int64_t num_heads = lc.node.attr_i("num_heads", 0);
+  int64_t rot_attr = lc.node.attr_i("rotary_embedding_dim", 0);
+  if (lc.node.attr_i("is_packed_batching", 0) != 0) return lc.error("packed batching is not supported");
+  RLLM_ASSIGN_OR_RETURN(Tensor cos, rotary_cache(lc, 2, "cos_cache"));
+  RLLM_ASSIGN_OR_RETURN(Tensor sin, rotary_cache(lc, 3, "sin_cache"));
+  return make_op([=](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) -> Status {
+    RLLM_RETURN_IF_ERROR(need(in, 0, "input"));
+    RLLM_RETURN_IF_ERROR(need(in, 1, "position_ids"));
+    RLLM_ASSIGN_OR_RETURN(Tensor x, to_f32(in[0]));
+    RLLM_ASSIGN_OR_RETURN(auto pos, ops::to_ints(in[1], "position_ids"));
+    int64_t rot = rot_attr > 0 ? rot_attr : cos.dim(1) * 2;
+    bool four_d = x.rank() == 4;
+    if (x.rank() != 3 && !four_d) return Status::error("input must be 3-D or 4-D");
+    int64_t B = x.dim(0), S = four_d ? x.dim(2) : x.dim(1);
+    int64_t hd = four_d ? x.dim(3) : (num_heads > 0 ? x.dim(2) / num_heads : rot);
+    int64_t nh = four_d ? x.dim(1) : x.dim(2) / hd;
+    if (rot > hd || rot / 2 > cos.dim(1)) return Status::error("rotary dim exceeds the head or the cache");
+    Tensor y = Tensor::uninit(DType::f32, x.shape());
+    std::memcpy(y.mutable_data(), x.data(), static_cast<size_t>(x.nbytes()));
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t s = 0; s < S; ++s) {
+        int64_t p = pos.size() == 1 ? pos[0] + s : pos.at(static_cast<size_t>(b * S + s));
+        if (p < 0 || p >= cos.dim(0)) return Status::error("position " + std::to_string(p) + " is outside the rotary cache");
+        const float* c = cos.as<float>() + p * cos.dim(1);
+        const float* sn = sin.as<float>() + p * sin.dim(1);
+        if (four_d) {
+          for (int64_t h = 0; h < nh; ++h) kernels::rope(y.mut<float>() + ((b * nh + h) * S + s) * hd, 1, hd, rot, c, sn, interleaved);
+        } else {
+          kernels::rope(y.mut<float>() + (b * S + s) * nh * hd, nh, hd, rot, c, sn, interleaved);
+        }
+      }
+    out[0] = ops::from_f32(y, in[0].dtype());
+    return ok_status();
+  });
+}
+
+}  // namespace
+
+void register_attention_ops(OpRegistry& r) {
+  r.add("com.microsoft", "GroupQueryAttention", 1, gqa_factory);
+  r.add("com.microsoft", "MultiHeadAttention", 1, mha_factory);
+  r.add("com.microsoft", "RotaryEmbedding", 1, rotary_factory);
+}
+
+}  // namespace rllm

@@ -1,0 +1,266 @@
+// MatMul, Gemm, MatMulNBits and GatherBlockQuantized. Constant weights are
+// packed for the kernels once, when the plan is built.
+#include <cstring>
+
+#include "engine/ops/op_util.h"
+#include "kernels/kernels.h"
+
+namespace rllm {
+namespace {
+
+using ops::need;
+using ops::to_f32;
+
+// Y [..., N] = A [..., K] · packed B [K, N].
+class PackedMatMul : public Op {
+ public:
+  explicit PackedMatMul(kernels::PackedF32 w) : w_(std::move(w)) {}
+  Status run(std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) override {
+    RLLM_RETURN_IF_ERROR(need(in, 0, "A"));
+    RLLM_ASSIGN_OR_RETURN(Tensor a, to_f32(in[0]));
+    if (a.rank() < 1 || a.dim(-1) != w_.K())
+      return Status::error("A " + shape_str(a.shape()) + " does not match B's K=" + std::to_string(w_.K()));
+    Shape s = a.shape();
+    s.back() = w_.N();
+    Tensor y = Tensor::uninit(DType::f32, s);
+    kernels::matmul_packed(w_, a.as<float>(), a.numel() / w_.K(), y.mut<float>(), *ctx.pool);
+    out[0] = ops::from_f32(y, in[0].dtype());
+    return ok_status();
+  }
+  size_t packed_bytes() const override { return w_.bytes(); }
+
+ private:
+  kernels::PackedF32 w_;
+};
+
+// Both operands at run time: batched C = A · B with numpy broadcasting of the batch dims.
+Status matmul_dynamic(std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) {
+  RLLM_RETURN_IF_ERROR(need(in, 0, "A"));
+  RLLM_RETURN_IF_ERROR(need(in, 1, "B"));
+  RLLM_ASSIGN_OR_RETURN(Tensor a, to_f32(in[0]));
+  RLLM_ASSIGN_OR_RETURN(Tensor b, to_f32(in[1]));
+  bool a1 = a.rank() == 1, b1 = b.rank() == 1;
+  if (a1) a = a.reshaped({1, a.dim(0)});
+  if (b1) b = b.reshaped({b.dim(0), 1});
+  int64_t M = a.dim(-2), K = a.dim(-1), N = b.dim(-1);
+  if (b.dim(-2) != K)
+    return Status::error("shapes " + shape_str(in[0].shape()) + " and " + shape_str(in[1].shape()) + " do not multiply");
+  Shape ab(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
+  RLLM_ASSIGN_OR_RETURN(Shape batch, ops::broadcast(ab, bb));
+  Shape s = batch;
+  if (!a1) s.push_back(M);
+  if (!b1) s.push_back(N);
+  Tensor y = Tensor::uninit(DType::f32, s);
+  int64_t nb = shape_numel(batch);
+  // Map a flat batch index to each operand's batch offset.
+  auto offset = [&](const Shape& own, int64_t i) {
+    int64_t off = 0, stride = 1;
+    for (int d = static_cast<int>(batch.size()) - 1, od = static_cast<int>(own.size()) - 1; d >= 0; --d, --od) {
+      int64_t idx = i % batch[d];
+      i /= batch[d];
+      if (od >= 0) {
+        if (own[od] != 1) off += idx * stride;
+        stride *= own[od];
+      }
+    }
+    return off;
+  };
+  for (int64_t i = 0; i < nb; ++i)
+    kernels::gemm_f32(a.as<float>() + offset(ab, i) * M * K, K, b.as<float>() + offset(bb, i) * K * N, N,
+                      y.mut<float>() + i * M * N, N, M, N, K, *ctx.pool);
+  out[0] = ops::from_f32(y, in[0].dtype());
+  return ok_status();
+}
+
+Result<std::unique_ptr<Op>> matmul_factory(const LoadContext& lc) {
+  const Tensor* b = lc.constant(1);
+  if (b != nullptr && b->rank() == 2 && (b->dtype() == DType::f32 || b->dtype() == DType::f16)) {
+    if (b->dtype() == DType::f32) return std::make_unique<PackedMatMul>(kernels::pack_f32(b->as<float>(), b->dim(0), b->dim(1)));
+    return std::make_unique<PackedMatMul>(kernels::pack_f16(b->as<uint16_t>(), b->dim(0), b->dim(1)));
+  }
+  return make_op(matmul_dynamic);
+}
+
+// Y = alpha · A' · B' + beta · C, with A' = A or Aᵀ, B' = B or Bᵀ (2-D).
+Result<std::unique_ptr<Op>> gemm_factory(const LoadContext& lc) {
+  float alpha = lc.node.attr_f("alpha", 1.0f), beta = lc.node.attr_f("beta", 1.0f);
+  bool ta = lc.node.attr_i("transA", 0) != 0, tb = lc.node.attr_i("transB", 0) != 0;
+  return make_op([=](std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) -> Status {
+    RLLM_RETURN_IF_ERROR(need(in, 0, "A"));
+    RLLM_RETURN_IF_ERROR(need(in, 1, "B"));
+    RLLM_ASSIGN_OR_RETURN(Tensor a, to_f32(in[0]));
+    RLLM_ASSIGN_OR_RETURN(Tensor b, to_f32(in[1]));
+    if (a.rank() != 2 || b.rank() != 2) return Status::error("Gemm needs 2-D A and B");
+    auto transposed = [](const Tensor& t) {
+      Tensor o = Tensor::uninit(DType::f32, {t.dim(1), t.dim(0)});
+      for (int64_t i = 0; i < t.dim(0); ++i)
+        for (int64_t j = 0; j < t.dim(1); ++j) o.mut<float>()[j * t.dim(0) + i] = t.as<float>()[i * t.dim(1) + j];
+      return o;
+    };
+    if (ta) a = transposed(a);
+    if (tb) b = transposed(b);
+    int64_t M = a.dim(0), K = a.dim(1), N = b.dim(1);
+    if (b.dim(0) != K) return Status::error("A and B do not multiply");
+    Tensor y = Tensor::uninit(DType::f32, {M, N});
+    kernels::gemm_f32(a.as<float>(), K, b.as<float>(), N, y.mut<float>(), N, M, N, K, *ctx.pool);
+    Tensor c;
+    if (in.size() > 2 && in[2].dtype() != DType::undefined) {
+      RLLM_ASSIGN_OR_RETURN(c, to_f32(in[2]));
+    }
+    float* py = y.mut<float>();
+    if (c.dtype() != DType::undefined) {
+      RLLM_ASSIGN_OR_RETURN(Shape bs, ops::broadcast(c.shape(), y.shape()));
+      if (bs != y.shape()) return Status::error("C does not broadcast to the output");
+    }
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        float cv = 0;
+        if (c.dtype() != DType::undefined) {
+          int64_t ci = c.rank() == 2 ? (c.dim(0) == 1 ? 0 : i) * c.dim(1) + (c.dim(1) == 1 ? 0 : j)
+                                     : (c.rank() == 1 ? (c.dim(0) == 1 ? 0 : j) : 0);
+          cv = c.as<float>()[ci];
+        }
+        py[i * N + j] = alpha * py[i * N + j] + beta * cv;
+      }
+    out[0] = ops::from_f32(y, in[0].dtype());
+    return ok_status();
+  });
+}
+
+class MatMulNBits : public Op {
+ public:
+  MatMulNBits(kernels::PackedNBits w, Tensor bias) : w_(std::move(w)), bias_(std::move(bias)) {}
+  Status run(std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) override {
+    RLLM_RETURN_IF_ERROR(need(in, 0, "A"));
+    RLLM_ASSIGN_OR_RETURN(Tensor a, to_f32(in[0]));
+    if (a.rank() < 1 || a.dim(-1) != w_.K())
+      return Status::error("A " + shape_str(a.shape()) + " does not match K=" + std::to_string(w_.K()));
+    Shape s = a.shape();
+    s.back() = w_.N();
+    Tensor y = Tensor::uninit(DType::f32, s);
+    kernels::matmul_nbits(w_, a.as<float>(), a.numel() / w_.K(),
+                          bias_.dtype() == DType::undefined ? nullptr : bias_.as<float>(), y.mut<float>(), *ctx.pool);
+    out[0] = ops::from_f32(y, in[0].dtype());
+    return ok_status();
+  }
+  size_t packed_bytes() const override { return w_.bytes(); }
+
+ private:
+  kernels::PackedNBits w_;
+  Tensor bias_;  // f32 [N] or undefined
+};
+
+Result<std::unique_ptr<Op>> matmul_nbits_factory(const LoadContext& lc) {
+  const OnnxNode& n = lc.node;
+  kernels::NBitsWeights w;
+  w.K = n.attr_i("K", 0);
+  w.N = n.attr_i("N", 0);
+  w.bits = static_cast<int>(n.attr_i("bits", 4));
+  w.block_size = static_cast<int>(n.attr_i("block_size", 0));
+  int accuracy = static_cast<int>(n.attr_i("accuracy_level", 0));
+  if (w.bits != 4 && w.bits != 8) return lc.error("bits=" + std::to_string(w.bits) + " is not supported (4 or 8)");
+  if (w.block_size < 16 || w.block_size > 256 || (w.block_size & (w.block_size - 1)))
+    return lc.error("block_size=" + std::to_string(w.block_size) + " must be a power of two in [16, 256]");
+  if (w.K <= 0 || w.N <= 0) return lc.error("attributes K and N must be positive");
+  if (lc.has_input(4)) return lc.error("g_idx (input 4) is not supported");
+  const Tensor* b = lc.constant(1);
+  const Tensor* scales = lc.constant(2);
+  if (b == nullptr || scales == nullptr) return lc.error("B and scales must be constant initializers");
+  int64_t nb = (w.K + w.block_size - 1) / w.block_size;
+  int64_t blob = w.block_size * w.bits / 8;
+  if (b->dtype() != DType::u8 || b->numel() != w.N * nb * blob)
+    return lc.error("B must be uint8 [N, n_blocks, blob] = [" + std::to_string(w.N) + ", " + std::to_string(nb) +
+                    ", " + std::to_string(blob) + "], got " + std::string(dtype_name(b->dtype())) + " " + shape_str(b->shape()));
+  if ((scales->dtype() != DType::f32 && scales->dtype() != DType::f16) || scales->numel() != w.N * nb)
+    return lc.error("scales must be f32 or f16 with N*n_blocks = " + std::to_string(w.N * nb) + " elements");
+  w.b = b->as<uint8_t>();
+  w.scales = scales->data();
+  w.scales_f16 = scales->dtype() == DType::f16;
+  if (lc.has_input(3)) {
+    const Tensor* zp = lc.constant(3);
+    if (zp == nullptr) return lc.error("zero_points must be a constant initializer");
+    if (zp->dtype() == DType::u8) {
+      if (zp->numel() != w.N * ((nb * w.bits + 7) / 8)) return lc.error("packed zero_points have the wrong size");
+      w.zp = kernels::ZeroPoints::packed_u8;
+    } else if (zp->dtype() == scales->dtype()) {
+      if (zp->numel() != w.N * nb) return lc.error("typed zero_points have the wrong size");
+      w.zp = kernels::ZeroPoints::typed;
+    } else {
+      return lc.error("zero_points must be uint8 or the scales' type");
+    }
+    w.zero_points = zp->data();
+  }
+  Tensor bias;
+  if (lc.has_input(5)) {
+    const Tensor* bt = lc.constant(5);
+    if (bt == nullptr || bt->numel() != w.N) return lc.error("bias must be a constant of N elements");
+    RLLM_ASSIGN_OR_RETURN(bias, to_f32(*bt));
+  }
+  return std::make_unique<MatMulNBits>(kernels::pack_nbits(w, accuracy), bias);
+}
+
+// GatherBlockQuantized (gather_axis 0, quantize_axis last): rows of a
+// block-quantized table, dequantized: data [R, C*bits/8], scales [R, C/bs].
+Result<std::unique_ptr<Op>> gather_block_quantized_factory(const LoadContext& lc) {
+  const OnnxNode& n = lc.node;
+  int64_t bits = n.attr_i("bits", 4), bs = n.attr_i("block_size", 128);
+  int64_t gather_axis = n.attr_i("gather_axis", 0), quant_axis = n.attr_i("quantize_axis", 1);
+  const Tensor* data = lc.constant(0);
+  const Tensor* scales = lc.constant(2);
+  if (data == nullptr || scales == nullptr) return lc.error("data and scales must be constant");
+  if (data->rank() != 2 || gather_axis != 0 || (quant_axis != 1 && quant_axis != -1))
+    return lc.error("only 2-D data with gather_axis 0 and quantize_axis 1 is supported");
+  if (bits != 4 && bits != 8) return lc.error("bits must be 4 or 8");
+  bool packed = data->dtype() == DType::u8 && bits == 4;
+  int64_t rows = data->dim(0);
+  int64_t cols = packed ? data->dim(1) * 2 : data->dim(1);
+  if (data->dtype() != DType::u8 && data->dtype() != DType::u4 && data->dtype() != DType::i4)
+    return lc.error("data must be uint8, uint4 or int4");
+  if (data->dtype() != DType::u8) cols = data->dim(1);
+  int64_t nblk = (cols + bs - 1) / bs;
+  if (scales->numel() != rows * nblk) return lc.error("scales must hold rows * ceil(cols / block_size) values");
+  const Tensor* zp = lc.has_input(3) ? lc.constant(3) : nullptr;
+  if (lc.has_input(3) && zp == nullptr) return lc.error("zero_points must be constant");
+  if (zp != nullptr && zp->dtype() != DType::u8) return lc.error("only uint8 zero_points are supported");
+  bool signed4 = data->dtype() == DType::i4;
+  int default_zp = signed4 ? 0 : 1 << (bits - 1);
+  Tensor d = *data, zpt = zp ? *zp : Tensor();
+  DType out_type = scales->dtype();
+  RLLM_ASSIGN_OR_RETURN(Tensor s32, to_f32(*scales));
+  return make_op([=](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) -> Status {
+    RLLM_RETURN_IF_ERROR(need(in, 1, "indices"));
+    RLLM_ASSIGN_OR_RETURN(auto idx, ops::to_ints(in[1], "indices"));
+    Shape s = in[1].shape();
+    s.push_back(cols);
+    Tensor y = Tensor::uninit(DType::f32, s);
+    const uint8_t* pd = d.as<uint8_t>();
+    bool nibbles = bits == 4;
+    for (size_t j = 0; j < idx.size(); ++j) {
+      int64_t r = idx[j] < 0 ? idx[j] + rows : idx[j];
+      if (r < 0 || r >= rows) return Status::error("index " + std::to_string(idx[j]) + " out of range [0, " + std::to_string(rows) + ")");
+      float* yr = y.mut<float>() + static_cast<int64_t>(j) * cols;
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t e = r * cols + c;
+        int q = nibbles ? (pd[e / 2] >> ((e & 1) * 4)) & 0xf : pd[e];
+        if (signed4 && q >= 8) q -= 16;
+        int64_t blk = r * nblk + c / bs;
+        float z = static_cast<float>(default_zp);
+        if (zpt.dtype() == DType::u8) z = static_cast<float>(nibbles ? (zpt.as<uint8_t>()[blk / 2] >> ((blk & 1) * 4)) & 0xf : zpt.as<uint8_t>()[blk]);
+        yr[c] = (static_cast<float>(q) - z) * s32.as<float>()[blk];
+      }
+    }
+    out[0] = ops::from_f32(y, out_type);
+    return ok_status();
+  });
+}
+
+}  // namespace
+
+void register_matmul_ops(OpRegistry& r) {
+  r.add("", "MatMul", 1, matmul_factory);
+  r.add("", "Gemm", 7, gemm_factory);
+  r.add("com.microsoft", "MatMulNBits", 1, matmul_nbits_factory);
+  r.add("com.microsoft", "GatherBlockQuantized", 1, gather_block_quantized_factory);
+}
+
+}  // namespace rllm
