@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
                 rllm::kernels::isa_name(rllm::kernels::active_isa()));
     return 0;
   }
+  if (args[0] == "bench") return rllm::cli::cmd_bench({args.begin() + 1, args.end()});
   if (args[0] == "inspect") return rllm::cli::cmd_inspect({args.begin() + 1, args.end()});
   if (args[0] == "--help" || args[0] == "-h") {
     usage();
