@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# bench/compare.sh [compare.py options]: run-llm vs onnxruntime-genai vs
+# llama.cpp on the same weights, in one session. See bench/README.md.
+# Takes /tmp/build.lock itself (install, build, benchmark): do not wrap it in flock.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY="$ROOT/.venv/bin/python"
+LOCK=${RLLM_BUILD_LOCK:-/tmp/build.lock}
+LLAMA_CPP_PYTHON=0.3.36
+MATPLOTLIB=3.10.8
+
+[ -x "$PY" ] || { echo "compare: no venv at $ROOT/.venv; run scripts/setup.sh first" >&2; exit 1; }
+
+# llama.cpp: llama-cpp-python built from source for this CPU, on first use.
+# --no-cache-dir: never reuse a wheel compiled natively on another machine.
+have=$("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null || true)
+if [ "$have" != "$LLAMA_CPP_PYTHON" ]; then
+  echo "compare: building llama-cpp-python $LLAMA_CPP_PYTHON from source (GGML_NATIVE=ON); ~20 min on 2 cores" >&2
+  flock "$LOCK" env CMAKE_ARGS="-DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+    "$PY" -m pip install --no-binary llama-cpp-python --no-cache-dir "llama-cpp-python==$LLAMA_CPP_PYTHON"
+fi
+"$PY" -c 'import matplotlib' 2>/dev/null || "$PY" -m pip install "matplotlib==$MATPLOTLIB"
+
+[ -f "$ROOT/build/build.ninja" ] || flock "$LOCK" cmake -S "$ROOT" -B "$ROOT/build" -G Ninja
+flock "$LOCK" cmake --build "$ROOT/build" -j2 --target run-llm
+
+flock "$LOCK" "$PY" "$ROOT/bench/compare/compare.py" --command "bench/compare.sh${*:+ $*}" "$@"
