@@ -30,5 +30,11 @@ void gemm_packed_f32_ref(const float*, int64_t, int64_t, int64_t, int64_t, const
                          int64_t, float*, int64_t);
 void gemm_strided_f32_ref(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                           int64_t, int64_t, int64_t);
+#if defined(__x86_64__)
+void gemm_packed_f32_avx2(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                          int64_t, float*, int64_t);
+void gemm_strided_f32_avx2(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
+                           int64_t, int64_t, int64_t);
+#endif
 
 }  // namespace rllm::kernels::dense

@@ -1,34 +1,52 @@
-// Public row kernels: forward to the implementation for the active ISA.
+// Public row kernels: the xsimd/AVX2 build (vec/rows_avx2.cpp) on x86 CPUs
+// with AVX2, the scalar twins otherwise (and under RLLM_ISA=scalar).
 #include "kernels/kernels.h"
+#include "kernels/vec/rows_isa.h"
 
 namespace rllm::kernels {
+namespace {
 
-void rmsnorm(const float* x, const float* w, float eps, int64_t n, float* y) { ref::rmsnorm(x, w, eps, n, y); }
-void skip_rmsnorm(const float* x, const float* skip, const float* bias, const float* w, float eps,
-                  int64_t n, float* y, float* sum_out) {
-  ref::skip_rmsnorm(x, skip, bias, w, eps, n, y, sum_out);
+#if defined(__x86_64__)
+bool use_avx2() {
+  Isa isa = active_isa();
+  return isa == Isa::avx2 || isa == Isa::avx512vnni;
+}
+#define RLLM_ROW(name, ...) (use_avx2() ? avx2::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
+#else
+#define RLLM_ROW(name, ...) ref::name(__VA_ARGS__)
+#endif
+
+}  // namespace
+
+void rmsnorm(const float* x, const float* w, float eps, int64_t n, float* y) { RLLM_ROW(rmsnorm, x, w, eps, n, y); }
+void skip_rmsnorm(const float* x, const float* skip, const float* bias, const float* w, float eps, int64_t n,
+                  float* y, float* sum_out) {
+  RLLM_ROW(skip_rmsnorm, x, skip, bias, w, eps, n, y, sum_out);
 }
 void layernorm(const float* x, const float* gamma, const float* beta, float eps, int64_t n, float* y) {
-  ref::layernorm(x, gamma, beta, eps, n, y);
+  RLLM_ROW(layernorm, x, gamma, beta, eps, n, y);
 }
-void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rotary_dim, const float* cos,
-          const float* sin, bool interleaved) {
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rotary_dim, const float* cos, const float* sin,
+          bool interleaved) {
+#if defined(__x86_64__)
+  if (!interleaved && use_avx2()) return avx2::rope_halves(x, n_heads, head_dim, rotary_dim, cos, sin);
+#endif
   ref::rope(x, n_heads, head_dim, rotary_dim, cos, sin, interleaved);
 }
-void softmax(float* x, int64_t n) { ref::softmax(x, n); }
-void silu_mul(const float* gate, const float* up, float* out, int64_t n) { ref::silu_mul(gate, up, out, n); }
-void silu(const float* x, float* y, int64_t n) { ref::silu(x, y, n); }
-void sigmoid(const float* x, float* y, int64_t n) { ref::sigmoid(x, y, n); }
-void gelu_erf(const float* x, float* y, int64_t n) { ref::gelu_erf(x, y, n); }
-void gelu_tanh(const float* x, float* y, int64_t n) { ref::gelu_tanh(x, y, n); }
-void add(const float* a, const float* b, float* y, int64_t n) { ref::add(a, b, y, n); }
-void mul(const float* a, const float* b, float* y, int64_t n) { ref::mul(a, b, y, n); }
-float dot(const float* a, const float* b, int64_t n) { return ref::dot(a, b, n); }
-void axpy(float alpha, const float* x, float* y, int64_t n) { ref::axpy(alpha, x, y, n); }
-void f16_to_f32(const uint16_t* x, float* y, int64_t n) { ref::f16_to_f32(x, y, n); }
-void f32_to_f16(const float* x, uint16_t* y, int64_t n) { ref::f32_to_f16(x, y, n); }
+void softmax(float* x, int64_t n) { RLLM_ROW(softmax, x, n); }
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) { RLLM_ROW(silu_mul, gate, up, out, n); }
+void silu(const float* x, float* y, int64_t n) { RLLM_ROW(silu, x, y, n); }
+void sigmoid(const float* x, float* y, int64_t n) { RLLM_ROW(sigmoid, x, y, n); }
+void gelu_erf(const float* x, float* y, int64_t n) { RLLM_ROW(gelu_erf, x, y, n); }
+void gelu_tanh(const float* x, float* y, int64_t n) { RLLM_ROW(gelu_tanh, x, y, n); }
+void add(const float* a, const float* b, float* y, int64_t n) { RLLM_ROW(add, a, b, y, n); }
+void mul(const float* a, const float* b, float* y, int64_t n) { RLLM_ROW(mul, a, b, y, n); }
+float dot(const float* a, const float* b, int64_t n) { return RLLM_ROW(dot, a, b, n); }
+void axpy(float alpha, const float* x, float* y, int64_t n) { RLLM_ROW(axpy, alpha, x, y, n); }
+void f16_to_f32(const uint16_t* x, float* y, int64_t n) { RLLM_ROW(f16_to_f32, x, y, n); }
+void f32_to_f16(const float* x, uint16_t* y, int64_t n) { RLLM_ROW(f32_to_f16, x, y, n); }
 void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float* scales) {
-  ref::quantize_row_i8(x, n, block, q, scales);
+  RLLM_ROW(quantize_row_i8, x, n, block, q, scales);
 }
 
 }  // namespace rllm::kernels

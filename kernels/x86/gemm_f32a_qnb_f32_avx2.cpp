@@ -9,22 +9,21 @@ namespace {
 constexpr int64_t kNr = 4;    // weight rows per tile
 constexpr int64_t kKc = 256;  // K values per dequantized tile
 
+template <int kBits, ZeroPoints kZp>
 float zero_point(const PackedNBits& w, int64_t s) {
-  float shift = w.bits() == 8 ? 128.0f : 0.0f;
-  switch (w.zp_mode()) {
-    case ZeroPoints::none: return float(1 << (w.bits() - 1)) - shift;
-    case ZeroPoints::packed_u8: return float(w.zp_u8()[s]) - shift;
-    case ZeroPoints::typed: return w.zp_f32()[s] - shift;
-  }
-  return 0.0f;
+  constexpr float kShift = kBits == 8 ? 128.0f : 0.0f;
+  if constexpr (kZp == ZeroPoints::none) return float(1 << (kBits - 1)) - kShift;
+  else if constexpr (kZp == ZeroPoints::packed_u8) return float(w.zp_u8()[s]) - kShift;
+  else return w.zp_f32()[s] - kShift;
 }
 
 // out[0..31] = (q - zp) * scale for chunk c of row n.
+template <int kBits, int kBs, ZeroPoints kZp>
 void dequant_chunk(const PackedNBits& w, int64_t n, int64_t c, float* out) {
   const uint8_t* row = w.weights() + n * w.row_bytes();
   __m128i q8[2];  // values 0..15 and 16..31 as 16 bytes each
-  bool is_signed = w.bits() == 8;
-  if (!is_signed) {
+  constexpr bool is_signed = kBits == 8;
+  if constexpr (!is_signed) {
     __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c * 16));
     __m128i mask = _mm_set1_epi8(0x0F);
     q8[0] = _mm_and_si128(t, mask);
@@ -34,10 +33,10 @@ void dequant_chunk(const PackedNBits& w, int64_t n, int64_t c, float* out) {
     q8[1] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c * 32 + 16));
   }
   for (int h = 0; h < 2; ++h) {
-    int64_t b = (c * 32 + h * 16) / w.block_size();
-    int64_t s = n * w.n_slots() + slot_of_block(b, w.block_size());
+    int64_t b = (c * 32 + h * 16) / kBs;
+    int64_t s = n * w.n_slots() + slot_of_block(b, kBs);
     __m256 scale = _mm256_set1_ps(w.scales()[s]);
-    __m256 nzs = _mm256_set1_ps(-zero_point(w, s) * w.scales()[s]);
+    __m256 nzs = _mm256_set1_ps(-zero_point<kBits, kZp>(w, s) * w.scales()[s]);
     __m128i lo = q8[h], hi = _mm_srli_si128(q8[h], 8);
     __m256i i0 = is_signed ? _mm256_cvtepi8_epi32(lo) : _mm256_cvtepu8_epi32(lo);
     __m256i i1 = is_signed ? _mm256_cvtepi8_epi32(hi) : _mm256_cvtepu8_epi32(hi);
@@ -80,10 +79,9 @@ void dot_tile(const float (*tile)[kKc], int64_t kc, const ActRows& act, int64_t 
   }
 }
 
-}  // namespace
-
-void gemm_f32a_qnb_f32_avx2(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0,
-                            int64_t n1, const float* bias, float* Y, int64_t ldy) {
+template <int kBits, int kBs, ZeroPoints kZp>
+void run_f32a(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0, int64_t n1, const float* bias,
+              float* Y, int64_t ldy) {
   alignas(32) float tile[kNr][kKc];
   for (int64_t n = n0; n < n1; n += kNr) {
     const int64_t nr = n1 - n < kNr ? n1 - n : kNr;
@@ -93,12 +91,41 @@ void gemm_f32a_qnb_f32_avx2(const PackedNBits& w, const ActRows& act, int64_t M,
       const int64_t kc = w.k_padded() - k0 < kKc ? w.k_padded() - k0 : kKc;
       for (int64_t r = 0; r < kNr; ++r)
         for (int64_t c = 0; c < kc / 32; ++c) {
-          if (r < nr) dequant_chunk(w, n + r, k0 / 32 + c, tile[r] + c * 32);
+          if (r < nr) dequant_chunk<kBits, kBs, kZp>(w, n + r, k0 / 32 + c, tile[r] + c * 32);
           else for (int j = 0; j < 32; ++j) tile[r][c * 32 + j] = 0.0f;
         }
       dot_tile(tile, kc, act, M, k0, Y, ldy, n, nr);
     }
   }
+}
+
+template <int kBits, int kBs>
+NBitsKernelFn pick_zp(ZeroPoints zp) {
+  switch (zp) {
+    case ZeroPoints::none: return run_f32a<kBits, kBs, ZeroPoints::none>;
+    case ZeroPoints::packed_u8: return run_f32a<kBits, kBs, ZeroPoints::packed_u8>;
+    case ZeroPoints::typed: return run_f32a<kBits, kBs, ZeroPoints::typed>;
+  }
+  return nullptr;
+}
+
+template <int kBits>
+NBitsKernelFn pick_bs(int bs, ZeroPoints zp) {
+  switch (bs) {
+    case 16: return pick_zp<kBits, 16>(zp);
+    case 32: return pick_zp<kBits, 32>(zp);
+    case 64: return pick_zp<kBits, 64>(zp);
+    case 128: return pick_zp<kBits, 128>(zp);
+    default: return pick_zp<kBits, 256>(zp);
+  }
+}
+
+}  // namespace
+
+void gemm_f32a_qnb_f32_avx2(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0,
+                            int64_t n1, const float* bias, float* Y, int64_t ldy) {
+  NBitsKernelFn fn = w.bits() == 4 ? pick_bs<4>(w.block_size(), w.zp_mode()) : pick_bs<8>(w.block_size(), w.zp_mode());
+  fn(w, act, M, n0, n1, bias, Y, ldy);
 }
 
 }  // namespace rllm::kernels::nbits
