@@ -1,0 +1,403 @@
+#include "engine/quantize/quantize_model.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+
+#include "engine/quantize/block_quant.h"
+#include "kernels/kernels.h"
+
+namespace rllm::quant {
+namespace {
+
+// Every value name read by a node of `g` or its subgraphs.
+void collect_reads(const OnnxGraph& g, std::set<std::string>& out) {
+  for (const auto& n : g.nodes) {
+    for (const auto& in : n.inputs)
+      if (!in.empty()) out.insert(in);
+    for (const auto& a : n.attributes)
+      for (const auto& sub : a.graphs) collect_reads(*sub, out);
+  }
+}
+
+std::set<std::string> used_names(const OnnxGraph& g) {
+  std::set<std::string> used;
+  collect_reads(g, used);
+  for (const auto& o : g.outputs) used.insert(o.name);
+  return used;
+}
+
+bool is_graph_input(const OnnxGraph& g, const std::string& name) {
+  for (const auto& v : g.inputs)
+    if (v.name == name) return true;
+  return false;
+}
+
+const OnnxTensor* find_initializer(const OnnxGraph& g, const std::string& name) {
+  for (const auto& t : g.initializers)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+size_t initializer_index(const OnnxGraph& g, const OnnxTensor* t) {
+  return static_cast<size_t>(t - g.initializers.data());
+}
+
+OnnxTensor owned_tensor(std::string name, DType dtype, std::vector<int64_t> dims,
+                        std::vector<uint8_t> bytes) {
+  auto buf = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+  OnnxTensor t;
+  t.name = std::move(name);
+  t.dtype = dtype;
+  t.dims = std::move(dims);
+  t.data = buf->data();
+  t.nbytes = buf->size();
+  t.source = OnnxTensor::Source::typed;
+  t.owner = buf;
+  return t;
+}
+
+std::vector<float> to_f32(const OnnxTensor& t) {
+  std::vector<float> v(static_cast<size_t>(t.numel()));
+  if (t.dtype == DType::f32) {
+    std::memcpy(v.data(), t.data, v.size() * sizeof(float));
+  } else {
+    std::vector<uint16_t> h(v.size());
+    std::memcpy(h.data(), t.data, h.size() * sizeof(uint16_t));
+    kernels::f16_to_f32(h.data(), v.data(), static_cast<int64_t>(v.size()));
+  }
+  return v;
+}
+
+// Scales (or a bias) in the weight's float type.
+std::vector<uint8_t> float_bytes(const std::vector<float>& v, DType dtype) {
+  if (dtype == DType::f32) {
+    std::vector<uint8_t> b(v.size() * sizeof(float));
+    std::memcpy(b.data(), v.data(), b.size());
+    return b;
+  }
+  std::vector<uint16_t> h(v.size());
+  kernels::f32_to_f16(v.data(), h.data(), static_cast<int64_t>(v.size()));
+  std::vector<uint8_t> b(h.size() * sizeof(uint16_t));
+  std::memcpy(b.data(), h.data(), b.size());
+  return b;
+}
+
+OnnxAttribute int_attr(const std::string& name, int64_t v) {
+  OnnxAttribute a;
+  a.name = name;
+  a.type = AttrType::i;
+  a.i = v;
+  return a;
+}
+
+// A name for a new value that no initializer, node output or graph input has.
+std::string fresh_name(const OnnxGraph& g, const std::string& base) {
+  std::set<std::string> taken;
+  for (const auto& t : g.initializers) taken.insert(t.name);
+  for (const auto& v : g.inputs) taken.insert(v.name);
+  for (const auto& n : g.nodes) taken.insert(n.outputs.begin(), n.outputs.end());
+  std::string name = base;
+  for (int i = 1; taken.count(name); ++i) name = base + "_" + std::to_string(i);
+  return name;
+}
+
+// Where a MatMul/Gemm node's weight comes from, as W [N, K].
+struct Candidate {
+  size_t node = 0;
+  size_t source = 0;                   // initializer holding the weight
+  bool transpose = false;              // W = sourceᵀ (source is [K, N]); else W = source
+  std::string bias;                    // Gemm's C, or ""
+};
+
+class Matcher {
+ public:
+  explicit Matcher(const std::string& pattern) : pattern_(pattern) {
+    if (pattern.empty()) return;
+    try {
+      re_ = std::regex(pattern, std::regex::ECMAScript);
+      has_re_ = true;
+    } catch (const std::regex_error&) {
+      has_re_ = false;  // not a regex: a plain substring
+    }
+  }
+  bool operator()(const std::string& name) const {
+    if (pattern_.empty()) return false;
+    return name.find(pattern_) != std::string::npos || (has_re_ && std::regex_search(name, re_));
+  }
+
+ private:
+  std::string pattern_;
+  std::regex re_;
+  bool has_re_ = false;
+};
+
+std::string dims_str(const std::vector<int64_t>& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// Why a weight cannot be quantized ("" if it can).
+std::string weight_problem(const OnnxGraph& g, const OnnxTensor& t) {
+  if (t.dims.size() != 2) return "weight '" + t.name + "' has shape " + dims_str(t.dims) + ", not 2-D";
+  if (t.dtype != DType::f32 && t.dtype != DType::f16)
+    return "weight '" + t.name + "' is " + std::string(dtype_name(t.dtype)) + ", not f32 or f16";
+  if (is_graph_input(g, t.name)) return "weight '" + t.name + "' is also a graph input (overridable)";
+  if (t.numel() == 0) return "weight '" + t.name + "' is empty";
+  return "";
+}
+
+// Finds the weight of MatMul/Gemm node `i`, or says why there is none.
+std::string find_candidate(const OnnxGraph& g, size_t i, const std::map<std::string, size_t>& producer,
+                           Candidate& c) {
+  const OnnxNode& n = g.nodes[i];
+  c.node = i;
+  if (n.inputs.size() < 2 || n.inputs[1].empty()) return "has no B input";
+  const std::string& b = n.inputs[1];
+  if (n.op_type == "Gemm") {
+    if (n.attr_f("alpha", 1.0f) != 1.0f || n.attr_i("transA", 0) != 0)
+      return "Gemm with alpha != 1 or transA is not rewritten";
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+      const OnnxTensor* bias = find_initializer(g, n.inputs[2]);
+      if (bias == nullptr || bias->dims.size() != 1 || n.attr_f("beta", 1.0f) != 1.0f)
+        return "Gemm bias '" + n.inputs[2] + "' is not a constant 1-D tensor with beta 1";
+      c.bias = n.inputs[2];
+    }
+  }
+  if (const OnnxTensor* t = find_initializer(g, b)) {
+    c.source = initializer_index(g, t);
+    c.transpose = !(n.op_type == "Gemm" && n.attr_i("transB", 0) != 0);
+  } else if (auto it = producer.find(b); n.op_type == "MatMul" && it != producer.end()) {
+    const OnnxNode& p = g.nodes[it->second];
+    std::vector<int64_t> perm = p.attr_ints("perm");
+    const OnnxTensor* t = p.op_type == "Transpose" && p.domain.empty() && !p.inputs.empty()
+                              ? find_initializer(g, p.inputs[0]) : nullptr;
+    if (t == nullptr || !(perm.empty() || perm == std::vector<int64_t>{1, 0}))
+      return "B '" + b + "' is not a constant (produced by " + p.describe() + ")";
+    c.source = initializer_index(g, t);  // MatMul(A, Transpose(E)): W = E, e.g. a tied lm_head
+    c.transpose = false;
+  } else {
+    return "B '" + b + "' is not a constant initializer";
+  }
+  const OnnxTensor& src = g.initializers[c.source];
+  std::string problem = weight_problem(g, src);
+  if (!problem.empty()) return problem;
+  if (!c.bias.empty()) {
+    int64_t N = src.dims[c.transpose ? 1 : 0];
+    const OnnxTensor* bias = find_initializer(g, c.bias);
+    if (bias->dims[0] != N || bias->dtype != src.dtype)
+      return "Gemm bias '" + c.bias + "' does not match the weight's N or type";
+  }
+  return "";
+}
+
+// Drops initializers nothing reads and the folded Transpose nodes left without readers.
+void prune(OnnxGraph& g, const std::set<size_t>& folded_transposes) {
+  std::set<std::string> used = used_names(g);
+  std::vector<OnnxNode> nodes;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (folded_transposes.count(i) && !used.count(g.nodes[i].outputs[0])) continue;
+    nodes.push_back(std::move(g.nodes[i]));
+  }
+  g.nodes = std::move(nodes);
+  used = used_names(g);
+  std::vector<OnnxTensor> inits;
+  for (auto& t : g.initializers)
+    if (used.count(t.name) || is_graph_input(g, t.name)) inits.push_back(std::move(t));
+  g.initializers = std::move(inits);
+  std::set<std::string> produced;
+  for (const auto& n : g.nodes) produced.insert(n.outputs.begin(), n.outputs.end());
+  std::vector<OnnxValueInfo> vi;
+  for (auto& v : g.value_info)
+    if (produced.count(v.name)) vi.push_back(std::move(v));
+  g.value_info = std::move(vi);
+}
+
+size_t initializer_bytes(const OnnxGraph& g) {
+  size_t n = 0;
+  for (const auto& t : g.initializers) n += t.nbytes;
+  return n;
+}
+
+void import_ms_domain(OnnxModel& m) {
+  if (m.opset("com.microsoft") == 0) m.opsets.push_back({"com.microsoft", 1});
+}
+
+}  // namespace
+
+double TensorReport::relative_error() const { return ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2); }
+
+double QuantizeReport::total_relative_error() const {
+  double d = 0, r = 0;
+  for (const auto& t : tensors) {
+    d += t.diff2;
+    r += t.ref2;
+  }
+  return r > 0 ? std::sqrt(d / r) : std::sqrt(d);
+}
+
+Result<QuantizeReport> quantize_matmuls(OnnxModel& model, const QuantizeOptions& opt,
+                                        const ProgressFn& progress) {
+  RLLM_RETURN_IF_ERROR(check_quant_params(opt.bits, opt.block));
+  OnnxGraph& g = model.graph;
+  QuantizeReport report;
+  report.initializer_bytes_before = initializer_bytes(g);
+  const Matcher keep(opt.keep);
+
+  std::map<std::string, size_t> producer;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& o : g.nodes[i].outputs) producer[o] = i;
+
+  std::vector<Candidate> todo;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const OnnxNode& n = g.nodes[i];
+    if (!n.domain.empty() || (n.op_type != "MatMul" && n.op_type != "Gemm")) continue;
+    Candidate c;
+    std::string why = find_candidate(g, i, producer, c);
+    if (why.empty() && (keep(n.name) || keep(g.initializers[c.source].name))) why = "kept by --keep";
+    if (!why.empty()) {
+      report.skipped.push_back({n.describe(), why});
+      continue;
+    }
+    todo.push_back(c);
+  }
+
+  // Quantized weights by (source, transpose), shared by every node reading them.
+  struct Made {
+    std::string b, scales, zp;
+  };
+  std::map<std::pair<std::string, bool>, Made> made;
+  std::set<size_t> folded;
+  for (size_t idx = 0; idx < todo.size(); ++idx) {
+    const Candidate& c = todo[idx];
+    OnnxNode& n = g.nodes[c.node];
+    // Copied: appending initializers below moves them.
+    const OnnxTensor src = g.initializers[c.source];
+    const DType ftype = src.dtype;
+    const auto key = std::make_pair(src.name, c.transpose);
+    if (!c.transpose && n.inputs[1] != src.name) folded.insert(producer.at(n.inputs[1]));
+    const int64_t N = src.dims[c.transpose ? 1 : 0], K = src.dims[c.transpose ? 0 : 1];
+    if (!made.count(key)) {
+      std::vector<float> w = to_f32(src);
+      if (c.transpose) {  // B [K, N] -> W [N, K]
+        std::vector<float> wt(w.size());
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t j = 0; j < N; ++j) wt[static_cast<size_t>(j * K + k)] = w[static_cast<size_t>(k * N + j)];
+        w = std::move(wt);
+      }
+      BlockQuantized q = quantize_blocks(w.data(), N, K, opt.bits, opt.block, opt.asym);
+      QuantError err = quant_error(q, w.data(), ftype == DType::f16);
+      const std::string& base = src.name;
+      Made m;
+      m.b = fresh_name(g, base + "_Q" + std::to_string(opt.bits));
+      g.initializers.push_back(owned_tensor(m.b, DType::u8, {N, q.n_blocks(), q.block * q.bits / 8}, std::move(q.b)));
+      m.scales = fresh_name(g, base + "_scales");
+      g.initializers.push_back(owned_tensor(m.scales, ftype, {N, q.n_blocks()}, float_bytes(q.scales, ftype)));
+      size_t after = g.initializers[g.initializers.size() - 2].nbytes + g.initializers.back().nbytes;
+      if (!q.zero_points.empty()) {
+        m.zp = fresh_name(g, base + "_zero_points");
+        g.initializers.push_back(owned_tensor(m.zp, DType::u8, {N, q.zp_row_bytes()}, std::move(q.zero_points)));
+        after += g.initializers.back().nbytes;
+      }
+      made[key] = m;
+      TensorReport r;
+      r.node = n.name;
+      r.weight = src.name;
+      r.N = N;
+      r.K = K;
+      r.diff2 = err.diff2;
+      r.ref2 = err.ref2;
+      r.bytes_before = src.nbytes;
+      r.bytes_after = after;
+      report.tensors.push_back(r);
+      if (progress) progress(r, idx, todo.size());
+    }
+    const Made& m = made[key];
+    std::vector<std::string> inputs = {n.inputs[0], m.b, m.scales};
+    if (!m.zp.empty() || !c.bias.empty()) inputs.push_back(m.zp);
+    if (!c.bias.empty()) {
+      inputs.push_back("");  // g_idx
+      inputs.push_back(c.bias);
+    }
+    OnnxNode q;
+    q.name = n.name + "_Q" + std::to_string(opt.bits);
+    q.op_type = "MatMulNBits";
+    q.domain = "com.microsoft";
+    q.inputs = std::move(inputs);
+    q.outputs = {n.outputs[0]};
+    q.attributes = {int_attr("K", K), int_attr("N", N), int_attr("bits", opt.bits),
+                    int_attr("block_size", opt.block)};
+    if (opt.accuracy_level >= 0) q.attributes.push_back(int_attr("accuracy_level", opt.accuracy_level));
+    n = std::move(q);
+  }
+  prune(g, folded);
+  if (!todo.empty()) import_ms_domain(model);
+  report.initializer_bytes_after = initializer_bytes(g);
+  return report;
+}
+
+Result<QuantizeReport> convert_weights_fp16(OnnxModel& model, const ProgressFn& progress) {
+  OnnxGraph& g = model.graph;
+  QuantizeReport report;
+  report.initializer_bytes_before = initializer_bytes(g);
+  // Weights: the B of MatMul/Gemm and the data of Gather.
+  std::vector<std::pair<std::string, std::string>> weights;  // (initializer, first reader)
+  std::set<std::string> seen;
+  for (const auto& n : g.nodes) {
+    if (!n.domain.empty()) continue;
+    size_t slot = n.op_type == "Gather" ? 0 : (n.op_type == "MatMul" || n.op_type == "Gemm") ? 1 : SIZE_MAX;
+    if (slot >= n.inputs.size() || seen.count(n.inputs[slot])) continue;
+    const OnnxTensor* t = find_initializer(g, n.inputs[slot]);
+    if (t == nullptr) continue;
+    if (t->dtype != DType::f32 || t->dims.size() < 2 || is_graph_input(g, t->name)) {
+      report.skipped.push_back({n.describe(), "weight '" + t->name + "' is " + std::string(dtype_name(t->dtype)) +
+                                                  " " + dims_str(t->dims) + ", left as is"});
+      continue;
+    }
+    seen.insert(t->name);
+    weights.emplace_back(t->name, n.name);
+  }
+  std::vector<OnnxNode> casts;
+  for (size_t idx = 0; idx < weights.size(); ++idx) {
+    const auto& [name, reader] = weights[idx];
+    OnnxTensor* t = nullptr;
+    for (auto& x : g.initializers)
+      if (x.name == name) t = &x;
+    std::vector<float> w = to_f32(*t);
+    std::vector<uint8_t> h = float_bytes(w, DType::f16);
+    std::vector<float> back(w.size());
+    kernels::f16_to_f32(reinterpret_cast<const uint16_t*>(h.data()), back.data(), static_cast<int64_t>(w.size()));
+    TensorReport r;
+    r.node = reader;
+    r.weight = name;
+    r.N = t->dims[0];
+    r.K = t->numel() / t->dims[0];
+    for (size_t i = 0; i < w.size(); ++i) {
+      double d = static_cast<double>(w[i]) - back[i];
+      r.diff2 += d * d;
+      r.ref2 += static_cast<double>(w[i]) * w[i];
+    }
+    r.bytes_before = t->nbytes;
+    r.bytes_after = h.size();
+    std::string stored = fresh_name(g, name + "_fp16");
+    *t = owned_tensor(stored, DType::f16, t->dims, std::move(h));
+    OnnxNode cast;
+    cast.name = stored + "/Cast";
+    cast.op_type = "Cast";
+    cast.inputs = {stored};
+    cast.outputs = {name};
+    cast.attributes = {int_attr("to", static_cast<int64_t>(DType::f32))};
+    casts.push_back(std::move(cast));
+    report.tensors.push_back(r);
+    if (progress) progress(r, idx, weights.size());
+  }
+  g.nodes.insert(g.nodes.begin(), std::make_move_iterator(casts.begin()), std::make_move_iterator(casts.end()));
+  report.initializer_bytes_after = initializer_bytes(g);
+  return report;
+}
+
+}  // namespace rllm::quant
