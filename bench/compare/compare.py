@@ -27,32 +27,63 @@ def models_dir():
 
 
 def model_sets():
-    """Named groups of rows (engine, weights path, weights label)."""
+    """Named groups: (title, rows of (engine, weights path, weights label),
+    the thread counts and prompt lengths the group is limited to or None)."""
     s = os.path.join(models_dir(), "smollm2-135m-instruct")
     gguf = os.path.join(s, "SmolLM2-135M-Instruct.Q4_1.gguf")
+    syn = os.path.join(models_dir(), "synthetic")
+
+    def synthetic(name, title, limits):
+        folder, q4_0 = os.path.join(syn, f"{name}-ortgenai-int4"), os.path.join(syn, f"{name}.Q4_0.gguf")
+        return (title, [("run-llm", folder, f"{name}-ortgenai-int4"),
+                        ("onnxruntime-genai", folder, f"{name}-ortgenai-int4"),
+                        ("llama.cpp", q4_0, f"{name}.Q4_0.gguf")], limits)
+
     return {
         "smollm2-int4": ("SmolLM2-135M int4", [
             ("run-llm", os.path.join(s, "ortgenai-int4-requant"), "ortgenai-int4-requant"),
             ("onnxruntime-genai", os.path.join(s, "ortgenai-int4-requant"), "ortgenai-int4-requant"),
             ("llama.cpp", gguf, "Q4_1 GGUF"),
             ("run-llm", os.path.join(s, "ortgenai-int4"), "ortgenai-int4 (= Q4_1 exactly)"),
-        ]),
+        ], None),
         "smollm2-int8": ("SmolLM2-135M int8", [
             ("run-llm", os.path.join(s, "ortgenai-int8"), "ortgenai-int8"),
             ("onnxruntime-genai", os.path.join(s, "ortgenai-int8"), "ortgenai-int8"),
             ("llama.cpp", gguf, "Q4_1 GGUF (no int8 GGUF)"),
-        ]),
+        ], None),
+        # bench/compare/make_synthetic.py writes these (random weights, real shapes).
+        "qwen2.5-0.5b-synthetic": synthetic("qwen2.5-0.5b", "Qwen2.5-0.5B shape, random Q4_0 weights", None),
+        "phi-3.5-mini-synthetic": synthetic("phi-3.5-mini", "Phi-3.5-mini (3.8B) shape, random Q4_0 weights",
+                                            ([2], [128])),
     }
 
 
 def weight_bytes(engine, path):
-    """Bytes of weights one decoded token reads: every tensor once (a tied
-    embedding is read as the lm_head; the embedding lookup itself is a row)."""
+    """Bytes of weights one decoded token reads: every tensor once, except an
+    embedding table used only by a lookup (one row). A tied embedding counts,
+    read whole as the lm_head."""
     if engine == "llama.cpp":
         from gguf import GGUFReader
-        return sum(int(t.n_bytes) for t in GGUFReader(path).tensors)
-    return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)
-               if f.endswith(".onnx") or f.endswith(".onnx.data"))
+        tensors = {t.name: int(t.n_bytes) for t in GGUFReader(path).tensors}
+        if "output.weight" in tensors:
+            tensors.pop("token_embd.weight", None)
+        return sum(tensors.values())
+    import onnx
+    with open(os.path.join(path, "genai_config.json")) as f:
+        name = json.load(f)["model"]["decoder"]["filename"]
+    model = onnx.load(os.path.join(path, name), load_external_data=False)
+    sizes = {}
+    for t in model.graph.initializer:
+        ext = {e.key: e.value for e in t.external_data}
+        sizes[t.name] = int(ext["length"]) if "length" in ext else len(t.raw_data)
+    uses = {}
+    for node in model.graph.node:
+        for k, name in enumerate(node.input):
+            if name in sizes:
+                uses.setdefault(name, []).append((node.op_type, k))
+    lookup_only = [n for n, u in uses.items() if all(op in ("Gather", "GatherBlockQuantized") and k == 0
+                                                     for op, k in u)]
+    return sum(v for n, v in sizes.items() if n not in lookup_only)
 
 
 def run_one(engine, path, threads, p, n, run_llm):
@@ -108,7 +139,8 @@ def markdown(doc):
     lines = [SECTION, "",
              f"- date: {doc['date']}; commit: `{doc['commit']}`; command: `{doc['command']}`",
              f"- CPU: {env['cpu']} ({', '.join(env['simd'])}); run-llm kernels: {env['run_llm_kernels']}; "
-             f"{env['cores']} cores",
+             f"{env['cores']} cores; 1-minute load average {env['load_average_1min'][0]:.2f} before, "
+             f"{env['load_average_1min'][1]:.2f} after (the runs themselves add ~1-2)",
              "- DRAM read bandwidth, measured in this session by `run-llm bench` (256 MiB streaming read, "
              "best of 5, in every run-llm run; median): "
              + ", ".join(f"{t} thread{'s' if t != '1' else ''} {v:.1f} GB/s" for t, v in bw.items()),
@@ -122,7 +154,8 @@ def markdown(doc):
              "VmHWM (Python drivers include the interpreter, ~20 MB after imports; run-llm resets it after its "
              "bandwidth probe).",
              "- % roofline = decode tok/s ÷ (bandwidth at that thread count ÷ weight bytes per token); "
-             "weight bytes = the row's .onnx + .onnx.data files or the GGUF's tensor data; KV reads not counted.",
+             "weight bytes = the row's initializers or GGUF tensors, less an untied embedding table (a lookup reads one row); "
+             "KV reads not counted.",
              "- onnxruntime-genai runs `ortgenai-int4-requant` (MatMulNBits with uint8 zero points): on `ortgenai-int4` "
              "(Q4_1 carried exactly, float zero points) onnxruntime is ~35x slower, so that folder is only run by run-llm.",
              ""]
@@ -133,8 +166,15 @@ def markdown(doc):
                   "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
         for row in group["rows"]:
             s = row["summary"]
+            if not s or "decode_roofline_pct" not in s:
+                lines.append(f"| {row['engine']} | {row['weights']} | {row['weight_bytes'] / 1e6:.1f} | "
+                             f"{row['threads']} | {row['prompt_tokens']} | failed (error in the JSON) | | | | | |")
+                continue
+            label = row["weights"]
+            if row["runs_ok"] < doc["runs"]:
+                label += f" ({row['runs_ok']} of {doc['runs']} runs ok)"
             lines.append(
-                f"| {row['engine']} | {row['weights']} | {row['weight_bytes'] / 1e6:.1f} | {row['threads']} | "
+                f"| {row['engine']} | {label} | {row['weight_bytes'] / 1e6:.1f} | {row['threads']} | "
                 f"{row['prompt_tokens']} | {fmt(s['prefill_tok_s'])} | {fmt(s['decode_tok_s'])} | "
                 f"{fmt(s['ttft_s'], 1e3, 0)} | {fmt(s['load_s'], 1, 2)} | {fmt(s['peak_rss_bytes'], 1e-6, 0)} | "
                 f"{s['decode_roofline_pct']['median']:.0f}% |")
@@ -173,7 +213,8 @@ def chart(doc, path):
                 xs, ys, lo, hi = [], [], [], []
                 for ci, case in enumerate(cases):
                     for r in group["rows"]:
-                        if f"{r['engine']} · {r['weights']}" == key and (r["threads"], r["prompt_tokens"]) == case:
+                        if (f"{r['engine']} · {r['weights']}" == key and (r["threads"], r["prompt_tokens"]) == case
+                                and r["summary"]):
                             s = r["summary"][metric]
                             xs.append(ci + si * width - 0.4 + width / 2)
                             ys.append(s["median"])
@@ -210,21 +251,32 @@ def main():
     threads = [int(x) for x in a.threads.split(",")]
 
     groups, raw, bandwidth, versions, isa = [], [], {}, {}, "?"
+    load_before = os.getloadavg()[0]
     for name in a.models.split(","):
-        title, rows = sets[name]
+        title, rows, limits = sets[name]
         rows = [r for r in rows if r[0] in engines]
+        g_threads = [t for t in threads if not limits or t in limits[0]]
+        g_prompts = [p for p in prompts if not limits or p in limits[1]]
         for engine, path, _ in rows:
             if not os.path.exists(path):
-                sys.exit(f"compare: {path} is missing; fetch and convert with: bash scripts/fetch_models.sh")
+                sys.exit(f"compare: {path} is missing; fetch and convert with: bash scripts/fetch_models.sh"
+                         " (synthetic models: .venv/bin/python bench/compare/make_synthetic.py)")
         wbytes = [weight_bytes(e, p) for e, p, _ in rows]
         results = {}
-        for t in threads:
-            for p in prompts:
+        for t in g_threads:
+            for p in g_prompts:
                 for run in range(a.runs):
                     for k in range(len(rows)):  # rotate the order so no engine always goes first
                         i = (k + run) % len(rows)
                         engine, path, label = rows[i]
-                        r = run_one(engine, path, t, p, a.gen, a.run_llm)
+                        try:
+                            r = run_one(engine, path, t, p, a.gen, a.run_llm)
+                        except RuntimeError as e:  # keep going: the row reports the failure
+                            print(f"compare: {e}", file=sys.stderr, flush=True)
+                            raw.append({"group": name, "engine": engine, "weights": label, "threads": t,
+                                        "prompt_tokens": p, "run": run, "error": str(e)[-2000:]})
+                            results.setdefault((i, t, p), [])
+                            continue
                         r.update(group=name, weights=label, run=run)
                         raw.append(r)
                         results.setdefault((i, t, p), []).append(r)
@@ -240,15 +292,16 @@ def main():
         for (i, t, p), rs in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
             engine, path, label = rows[i]
             summary = {k: stats([r[k] for r in rs])
-                       for k in ["prefill_tok_s", "decode_tok_s", "ttft_s", "load_s", "peak_rss_bytes"]}
+                       for k in ["prefill_tok_s", "decode_tok_s", "ttft_s", "load_s", "peak_rss_bytes"]} if rs else {}
             group_rows.append({"engine": engine, "weights": label, "path": path, "weight_bytes": wbytes[i],
-                               "threads": t, "prompt_tokens": p, "summary": summary})
-        groups.append({"name": name, "title": title, "rows": group_rows})
+                               "threads": t, "prompt_tokens": p, "runs_ok": len(rs), "summary": summary})
+        if group_rows:
+            groups.append({"name": name, "title": title, "rows": group_rows})
 
     bw = {t: statistics.median(v) for t, v in bandwidth.items()}
     for g in groups:
         for row in g["rows"]:
-            if row["threads"] in bw:
+            if row["threads"] in bw and row["summary"]:
                 roof = bw[row["threads"]] / row["weight_bytes"]
                 row["summary"]["decode_roofline_pct"] = {
                     k: 100 * v / roof for k, v in row["summary"]["decode_tok_s"].items()}
@@ -259,7 +312,8 @@ def main():
         "commit": git("rev-parse", "--short", "HEAD") + dirty,
         "command": a.command, "runs": a.runs, "generated": a.gen,
         "environment": {"cpu": cpu, "simd": simd, "cores": os.cpu_count(), "run_llm_kernels": isa,
-                        "dram_read_GB_s": {str(t): v / 1e9 for t, v in sorted(bw.items())}, **versions},
+                        "dram_read_GB_s": {str(t): v / 1e9 for t, v in sorted(bw.items())},
+                        "load_average_1min": [load_before, os.getloadavg()[0]], **versions},
         "groups": groups, "runs_raw": raw,
     }
     os.makedirs(a.out, exist_ok=True)
