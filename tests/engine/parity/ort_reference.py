@@ -1,0 +1,94 @@
+"""Reference logits from onnxruntime for a decoder model folder.
+
+For each prompt: prefill, then greedy decode for --steps steps, feeding the
+graph's present KV back as past. Writes, per prompt, the last-position logits
+of every step and the greedy token onnxruntime picked, to a little binary file
+the C++ parity test reads:
+  int32 rows; per row: int32 n_prompt, int32 ids[n_prompt], int32 steps, int32 vocab,
+  then per step: int32 token, float32 logits[vocab].
+Exit 77 (skip) when onnxruntime is not installed.
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+
+try:
+    import numpy as np
+    import onnxruntime as ort
+except ImportError as e:
+    print(f"skip: {e}")
+    sys.exit(77)
+
+ONNX_TO_NP = {1: np.float32, 10: np.float16, 7: np.int64, 6: np.int32}
+
+
+def run(model_dir, prompts, steps):
+    cfg = json.load(open(os.path.join(model_dir, "genai_config.json")))
+    dec = cfg["model"]["decoder"]
+    names = {**{"input_ids": "input_ids", "attention_mask": "attention_mask", "position_ids": "position_ids",
+                "past_key_names": "past_key_values.%d.key", "past_value_names": "past_key_values.%d.value"},
+             **dec.get("inputs", {})}
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 2
+    sess = ort.InferenceSession(os.path.join(model_dir, dec["filename"]), opts, providers=["CPUExecutionProvider"])
+    inputs = {i.name: i for i in sess.get_inputs()}
+    layers = dec["num_hidden_layers"]
+    kvh, hd = dec["num_key_value_heads"], dec["head_size"]
+    out_names = [o.name for o in sess.get_outputs()]
+    rows = []
+    for prompt in prompts:
+        ids = list(prompt)
+        past = {}
+        for l in range(layers):
+            for tmpl in (names["past_key_names"], names["past_value_names"]):
+                n = tmpl % l
+                dt = ONNX_TO_NP[{"tensor(float)": 1, "tensor(float16)": 10}[inputs[n].type]]
+                past[n] = np.zeros((1, kvh, 0, hd), dtype=dt)
+        step_tokens, step_logits = [], []
+        new = ids
+        total = 0
+        for _ in range(steps + 1):
+            feed = dict(past)
+            feed[names["input_ids"]] = np.array([new], dtype=np.int64)
+            total += len(new)
+            if names["attention_mask"] in inputs:
+                feed[names["attention_mask"]] = np.ones((1, total), dtype=np.int64)
+            if names["position_ids"] in inputs:
+                feed[names["position_ids"]] = np.arange(total - len(new), total, dtype=np.int64)[None, :]
+            outs = dict(zip(out_names, sess.run(None, feed)))
+            logits = outs["logits"][0, -1].astype(np.float32)
+            tok = int(np.argmax(logits))
+            step_tokens.append(tok)
+            step_logits.append(logits)
+            for l in range(layers):
+                past[names["past_key_names"] % l] = outs[f"present.{l}.key"]
+                past[names["past_value_names"] % l] = outs[f"present.{l}.value"]
+            new = [tok]
+        rows.append((ids, step_tokens, step_logits))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model_dir")
+    ap.add_argument("out")
+    ap.add_argument("--prompt", action="append", required=True, help="comma-separated ids")
+    ap.add_argument("--steps", type=int, default=8)
+    a = ap.parse_args()
+    if not os.path.isdir(a.model_dir):
+        print(f"skip: {a.model_dir} is absent")
+        sys.exit(77)
+    rows = run(a.model_dir, [[int(x) for x in p.split(",")] for p in a.prompt], a.steps)
+    with open(a.out, "wb") as f:
+        f.write(struct.pack("<i", len(rows)))
+        for ids, toks, logits in rows:
+            f.write(struct.pack("<i", len(ids)) + struct.pack(f"<{len(ids)}i", *ids))
+            f.write(struct.pack("<ii", len(toks), logits[0].size))
+            for t, lg in zip(toks, logits):
+                f.write(struct.pack("<i", t) + lg.astype("<f4").tobytes())
+
+
+if __name__ == "__main__":
+    main()
