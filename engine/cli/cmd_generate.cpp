@@ -3,11 +3,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 
 #include "engine/cli/args.h"
 #include "engine/cli/commands.h"
 #include "engine/generate.h"
+#include "engine/tokenizer/chat_template.h"
 #include "kernels/kernels.h"
 
 namespace rllm::cli {
@@ -18,6 +20,9 @@ const char* kUsage =
     "  MODEL              an ONNX Runtime GenAI folder or an .onnx with tokenizer.json beside it\n"
     "                     (default: SmolLM2-135M-Instruct int4 from the model cache)\n"
     "  --prompt TEXT      the prompt (or --ids 1,2,3 for token ids)\n"
+    "  --chat             apply the model's chat template; without --prompt, an interactive\n"
+    "                     conversation on stdin that keeps the KV cache between turns\n"
+    "  --system TEXT      system message for --chat\n"
     "  -n N               max new tokens (default 128)\n"
     "  --temp T           temperature; 0 = greedy (default 0)\n"
     "  --top-k K  --top-p P  --min-p P  --repeat-penalty R  --seed S\n"
@@ -63,12 +68,19 @@ int cmd_generate(const std::vector<std::string>& argv) {
   mo.kv_block_tokens = static_cast<int>(a.num("--kv-block", 16));
   mo.max_context = static_cast<int64_t>(a.num("--max-context", 0));
   bool stats = a.flag("--stats");
+  bool chat = a.flag("--chat");
+  std::string system = a.str("--system", "");
   if (!a.ok()) {
     std::fprintf(stderr, "run-llm: %s\n%s", a.error().c_str(), kUsage);
     return 2;
   }
-  if (prompt.empty() == ids_text.empty()) {
+  bool interactive = chat && prompt.empty() && ids_text.empty();
+  if (!interactive && prompt.empty() == ids_text.empty()) {
     std::fprintf(stderr, "run-llm: give exactly one of --prompt or --ids\n%s", kUsage);
+    return 2;
+  }
+  if (chat && !ids_text.empty()) {
+    std::fprintf(stderr, "run-llm: --chat takes text, not --ids\n");
     return 2;
   }
   if (mo.kv_block_tokens <= 0) {
@@ -98,13 +110,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
   auto tk = Tokenizer::load_folder((*model)->files().dir);
   if (tk.ok()) {
     tokenizer = std::move(tk).value();
-  } else if (!prompt.empty()) {
+  } else if (!prompt.empty() || interactive) {
     return fail(tk.status());
-  }
-  if (!prompt.empty()) {
-    auto enc = tokenizer->encode(prompt, true);
-    if (!enc.ok()) return fail(Status::error("prompt: " + enc.status().message()));
-    ids = enc.value();
   }
   const auto& cfg = (*model)->files().config;
   if (cfg) {
@@ -115,17 +122,74 @@ int cmd_generate(const std::vector<std::string>& argv) {
 
   KvCache cache((*model)->kv_config());
   int seq = cache.new_sequence();
-  auto result = generate(**model, cache, {seq}, {ids}, go, tokenizer.get(),
-                         [&](size_t, int32_t id, const std::string& text) {
-                           if (tokenizer) std::fputs(text.c_str(), stdout);
-                           else std::printf("%d ", id);
-                           std::fflush(stdout);
-                           return true;
-                         });
-  std::printf("\n");
-  if (!result.ok()) return fail(result.status());
+  std::vector<int32_t> held;  // the tokens the cache holds for `seq`
+  GenerateStats total;
+  // Generates after `all` (the whole conversation so far), reusing the cached
+  // prefix it shares with earlier turns. Returns the reply's text.
+  auto turn = [&](const std::vector<int32_t>& all) -> Result<std::string> {
+    size_t common = 0;
+    while (common < held.size() && common < all.size() && held[common] == all[common]) ++common;
+    if (common == all.size()) --common;  // at least one new token to get logits from
+    cache.truncate(seq, static_cast<int64_t>(common));
+    std::vector<int32_t> fresh(all.begin() + static_cast<ptrdiff_t>(common), all.end());
+    std::string reply;
+    auto r = generate(**model, cache, {seq}, {fresh}, go, tokenizer.get(),
+                      [&](size_t, int32_t id, const std::string& text) {
+                        if (tokenizer) std::fputs(text.c_str(), stdout);
+                        else std::printf("%d ", id);
+                        std::fflush(stdout);
+                        reply += text;
+                        return true;
+                      });
+    std::printf("\n");
+    if (!r.ok()) return r.status();
+    held = all;
+    held.insert(held.end(), r->tokens[0].begin(), r->tokens[0].end());
+    held.resize(static_cast<size_t>(cache.length(seq)));
+    total.prompt_tokens += r->stats.prompt_tokens;
+    total.generated_tokens += r->stats.generated_tokens;
+    total.prefill_seconds += r->stats.prefill_seconds;
+    total.decode_seconds += r->stats.decode_seconds;
+    if (total.first_token_seconds == 0) total.first_token_seconds = r->stats.first_token_seconds;
+    return reply;
+  };
+
+  std::vector<ChatMessage> messages;
+  if (!system.empty()) messages.push_back({"system", system});
+  auto chat_ids = [&]() -> Result<std::vector<int32_t>> {
+    RLLM_ASSIGN_OR_RETURN(std::string text, apply_chat_template(*tokenizer, messages, true));
+    return tokenizer->encode(text, false);
+  };
+  if (chat && !tokenizer) return fail(Status::error("--chat needs the model's tokenizer"));
+  if (!prompt.empty()) {
+    Result<std::vector<int32_t>> enc = std::vector<int32_t>{};
+    if (chat) {
+      messages.push_back({"user", prompt});
+      enc = chat_ids();
+    } else {
+      enc = tokenizer->encode(prompt, true);
+    }
+    if (!enc.ok()) return fail(Status::error("prompt: " + enc.status().message()));
+    ids = enc.value();
+  }
+  if (interactive) {
+    std::string line;
+    std::fprintf(stderr, "run-llm: chatting; an empty line or end of input ends the conversation\n> ");
+    while (std::getline(std::cin, line) && !line.empty()) {
+      messages.push_back({"user", line});
+      auto all = chat_ids();
+      if (!all.ok()) return fail(all.status());
+      auto reply = turn(all.value());
+      if (!reply.ok()) return fail(reply.status());
+      messages.push_back({"assistant", reply.value()});
+      std::fprintf(stderr, "> ");
+    }
+  } else {
+    auto reply = turn(ids);
+    if (!reply.ok()) return fail(reply.status());
+  }
   if (stats) {
-    const auto& s = result->stats;
+    const auto& s = total;
     const auto& ls = (*model)->load_stats();
     std::fprintf(stderr,
                  "\nkernels: %s, threads: %d\n"
