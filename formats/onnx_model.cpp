@@ -129,6 +129,22 @@ class TypedBuffer {
   std::vector<uint8_t> bytes_;
 };
 
+// Whether a typed TensorProto field carries values of this element type; like
+// onnx's numpy_helper, a field that does not is ignored.
+bool typed_field_holds(uint32_t field, DType t) {
+  switch (field) {
+    case 4: return t == DType::f32;
+    case 5:
+      return t == DType::i32 || t == DType::i16 || t == DType::u16 || t == DType::i8 ||
+             t == DType::u8 || t == DType::boolean || t == DType::f16 || t == DType::bf16 ||
+             t == DType::u4 || t == DType::i4;
+    case 7: return t == DType::i64;
+    case 10: return t == DType::f64;
+    case 11: return t == DType::u32 || t == DType::u64;
+    default: return false;
+  }
+}
+
 Status append_int32_field(const Context& ctx, const WireField& f, DType t, const std::string& tname,
                           TypedBuffer& buf) {
   // int32_data carries int32, int16/uint16, int8/uint8, bool, f16/bf16 bits and packed 4-bit pairs.
@@ -254,6 +270,7 @@ Result<OnnxTensor> parse_tensor(const Context& ctx, const uint8_t* data, size_t 
 
   TypedBuffer buf;
   for (const auto& tf : typed) {
+    if (!typed_field_holds(tf.number, t.dtype)) continue;
     switch (tf.number) {
       case 4:  // float_data: f32 (and complex64)
         if (tf.type == WireType::bytes) {

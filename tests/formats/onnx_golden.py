@@ -258,7 +258,13 @@ def synthetic_set(folder: str) -> dict:
         numpy_helper.from_array(np.arange(6, dtype=np.int64).reshape(2, 3), "int64_2x3"),
         h.make_tensor("int4_2x3_typed", P.INT4, [2, 3], [-8, 7, 1, -2, 3, -4]),
     ]
-    refused = [h.make_tensor(f"{P.DataType.Name(dt).lower()}", dt, [len(v)], v)
+    # Values in a field the data type does not use: numpy_helper ignores the field.
+    stray = P(name="int16_with_stray_int64_data", data_type=P.INT16, dims=[2],
+              int32_data=[-3, 7], int64_data=[99])
+    misplaced = P(name="float_values_in_int32_data", data_type=P.FLOAT, dims=[1],
+                  int32_data=[1, 2, 3, 4])
+    tensors.append(stray)
+    refused = [misplaced] + [h.make_tensor(f"{P.DataType.Name(dt).lower()}", dt, [len(v)], v)
                for dt, v in unsupported.items()]
     entries = []
     for t in tensors + refused:
@@ -279,7 +285,8 @@ def synthetic_set(folder: str) -> dict:
 
     const = h.make_node("Constant", [], ["c"], name="const_bf16",
                         value=h.make_tensor("c", P.BFLOAT16, [2], [1.0, -3.0]))
-    models = [save("all_types", tensors, [const]), save("float8_initializer", tensors + refused[:1])]
+    models = [save("all_types", tensors, [const]),
+              save("float8_initializer", tensors + refused[1:2])]
     return {"name": "synthetic", "root": folder, "models": models, "tensors": entries}
 
 

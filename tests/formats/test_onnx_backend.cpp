@@ -109,7 +109,9 @@ struct Diffs {
   void add(std::string s) { list.push_back(std::move(s)); }
   std::string summary() const {
     std::string s = std::to_string(list.size()) + " mismatches";
-    for (size_t k = 0; k < list.size() && k < 25; ++k) s += "\n  " + list[k];
+    // The first 25, or all of them with RLLM_ALL_DIFFS=1 in the environment.
+    const size_t shown = std::getenv("RLLM_ALL_DIFFS") ? list.size() : 25;
+    for (size_t k = 0; k < list.size() && k < shown; ++k) s += "\n  " + list[k];
     return s;
   }
 };
