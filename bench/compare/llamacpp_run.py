@@ -22,7 +22,9 @@ def main():
     vocab = llm.n_vocab()
 
     def argmax_last():
-        return int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        # Llama.eval keeps no logits without logits_all: read the context's last output row.
+        ptr = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
+        return int(np.argmax(np.ctypeslib.as_array(ptr, shape=(vocab,))))
 
     llm.reset()
     llm.eval(prompt_ids(4, vocab))
