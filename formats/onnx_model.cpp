@@ -456,11 +456,12 @@ Status parse_node(const Context& ctx, const WireField& nf, OnnxNode& n, int dept
   return ok_status();
 }
 
-Result<std::shared_ptr<OnnxGraph>> parse_graph(const Context& ctx, const WireField& gf, int depth) {
+// Parses a GraphProto into `g`, adding to what is already there: protobuf merges
+// a message field that occurs more than once.
+Status parse_graph_into(const Context& ctx, const WireField& gf, int depth, OnnxGraph* g) {
   if (depth > kMaxGraphDepth)
     return Status::error(ctx.file->path() + ": graphs nested deeper than " +
                          std::to_string(kMaxGraphDepth) + " levels");
-  auto g = std::make_shared<OnnxGraph>();
   WireReader r(gf.data, gf.size);
   WireField f;
   while (r.next(f)) {
@@ -494,6 +495,12 @@ Result<std::shared_ptr<OnnxGraph>> parse_graph(const Context& ctx, const WireFie
     }
   }
   if (r.failed()) return wire_error(ctx, "graph '" + g->name + "'", r);
+  return ok_status();
+}
+
+Result<std::shared_ptr<OnnxGraph>> parse_graph(const Context& ctx, const WireField& gf, int depth) {
+  auto g = std::make_shared<OnnxGraph>();
+  RLLM_RETURN_IF_ERROR(parse_graph_into(ctx, gf, depth, g.get()));
   return g;
 }
 
@@ -521,8 +528,7 @@ Result<OnnxModel> parse_model(std::shared_ptr<const MappedFile> file, ExternalDa
         break;
       case 7: {
         if (!is_bytes(f)) return type_error(ctx, "model", f.number);
-        RLLM_ASSIGN_OR_RETURN(auto g, parse_graph(ctx, f, 0));
-        m.graph = std::move(*g);
+        RLLM_RETURN_IF_ERROR(parse_graph_into(ctx, f, 0, &m.graph));
         has_graph = true;
         break;
       }

@@ -287,6 +287,18 @@ def synthetic_set(folder: str) -> dict:
                         value=h.make_tensor("c", P.BFLOAT16, [2], [1.0, -3.0]))
     models = [save("all_types", tensors, [const]),
               save("float8_initializer", tensors + refused[1:2])]
+
+    # Two serialized ModelProtos back to back: protobuf merges the two graphs.
+    first = h.make_graph([h.make_node("Neg", ["a"], ["b"], name="neg")], "first",
+                         [h.make_tensor_value_info("a", P.FLOAT, [2])],
+                         [h.make_tensor_value_info("b", P.FLOAT, [2])], initializer=[tensors[0]])
+    second = h.make_graph([h.make_node("Abs", ["b"], ["c"], name="abs")], "second", [],
+                          [h.make_tensor_value_info("c", P.FLOAT, ["n"])])
+    merged = (h.make_model(first, opset_imports=[h.make_opsetid("", 21)]).SerializeToString() +
+              onnx.ModelProto(graph=second).SerializeToString())
+    with open(os.path.join(folder, "graph_field_twice.onnx"), "wb") as f:
+        f.write(merged)
+    models.append(model_entry(folder, os.path.join(folder, "graph_field_twice.onnx"))[0])
     return {"name": "synthetic", "root": folder, "models": models, "tensors": entries}
 
 
