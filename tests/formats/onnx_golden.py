@@ -304,7 +304,7 @@ def synthetic_set(folder: str) -> dict:
 
 def main() -> int:
     if len(sys.argv) not in (2, 3):
-        print(__doc__.split("\n\n")[1])
+        print("usage: onnx_golden.py OUT.json [DATA_ROOT]")
         return 2
     out = sys.argv[1]
     root = sys.argv[2] if len(sys.argv) == 3 else DEFAULT_ROOT
