@@ -141,6 +141,10 @@ def markdown(doc):
              f"- CPU: {env['cpu']} ({', '.join(env['simd'])}); run-llm kernels: {env['run_llm_kernels']}; "
              f"{env['cores']} cores; 1-minute load average {env['load_average_1min'][0]:.2f} before, "
              f"{env['load_average_1min'][1]:.2f} after (the runs themselves add ~1-2)",
+             *([f"- **the machine was not idle** (load average {env['load_average_1min'][0]:.2f} before the runs "
+                f"on {env['cores']} cores): other processes shared the cores, so these figures are low and noisy "
+                "(llama.cpp's spinning OpenMP threads suffer most); re-run on an idle machine before quoting them"]
+               if env["load_average_1min"][0] >= 0.5 else []),
              "- DRAM read bandwidth, measured in this session by `run-llm bench` (256 MiB streaming read, "
              "best of 5, in every run-llm run; median): "
              + ", ".join(f"{t} thread{'s' if t != '1' else ''} {v:.1f} GB/s" for t, v in bw.items()),
@@ -244,7 +248,13 @@ def main():
                     help="file whose end-to-end section is replaced ('' to skip)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--command", default="bench/compare.sh", help="recorded in the results")
+    ap.add_argument("--from-json", help="only re-render RESULTS.md and the chart from an earlier JSON")
     a = ap.parse_args()
+    if a.from_json:
+        with open(a.from_json) as f:
+            doc = json.load(f)
+        publish(doc, a)
+        return
     sets = model_sets()
     engines = a.engines.split(",")
     prompts = [int(x) for x in a.prompts.split(",")]
@@ -321,10 +331,15 @@ def main():
     for name in [f"compare-{stamp}.json", "compare-latest.json"]:
         with open(os.path.join(a.out, name), "w") as f:
             json.dump(doc, f, indent=1)
+    publish(doc, a)
+
+
+def publish(doc, a):
     text = markdown(doc)
     print("\n" + text)
     if a.results_md:
         write_section(a.results_md, text)
+    os.makedirs(a.out, exist_ok=True)
     try:
         chart(doc, os.path.join(a.out, "compare-latest.png"))
     except ImportError:
