@@ -136,7 +136,8 @@ class ReplaceDecoder final : public Decoder {
   std::string content_;
 };
 
-// "▁" becomes " ", except a leading one of the first token when a prefix was prepended.
+// "▁" becomes " ". In the first token HF drops every "▁" (not just a leading one) when
+// the pre-tokenizer prepends one; this mirrors that.
 class MetaspaceDecoder final : public Decoder {
  public:
   MetaspaceDecoder(std::string rep, bool strip_first) : rep_(std::move(rep)), strip_first_(strip_first) {}
@@ -146,7 +147,7 @@ class MetaspaceDecoder final : public Decoder {
       std::string out;
       for (size_t p = 0; p < t.size();) {
         if (t.compare(p, rep_.size(), rep_) == 0) {
-          if (!(i == 0 && p == 0 && strip_first_)) out += ' ';
+          if (!(i == 0 && strip_first_)) out += ' ';
           p += rep_.size();
         } else {
           out += t[p++];

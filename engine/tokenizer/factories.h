@@ -12,6 +12,8 @@
 namespace rllm::tok {
 
 Result<std::unique_ptr<Normalizer>> make_normalizer(const nlohmann::json& j);
+// NFC, NFD, NFKC, NFKD, Lowercase (ICU).
+Result<std::unique_ptr<Normalizer>> make_unicode_normalizer(const std::string& type);
 Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const nlohmann::json& j);
 Result<std::unique_ptr<Decoder>> make_decoder(const nlohmann::json& j);
 Result<std::unique_ptr<Model>> make_bpe_model(const nlohmann::json& j);

@@ -1,8 +1,8 @@
 #include "engine/tokenizer/sentencepiece.h"
 
 #include <cstring>
-#include <queue>
 
+#include "engine/tokenizer/sentencepiece_spec.h"
 #include "engine/tokenizer/string_map.h"
 #include "engine/tokenizer/utf8.h"
 #include "formats/mapped_file.h"
@@ -10,31 +10,48 @@
 
 namespace rllm::tok {
 
+namespace sp {
+
+Vocab::Vocab(const Spec& s) : byte_fallback_(s.byte_fallback), unk_id_(s.unk_id) {
+  for (size_t i = 0; i < s.pieces.size(); ++i) {
+    const Piece& p = s.pieces[i];
+    const auto id = static_cast<int32_t>(i);
+    id_to_piece_.push_back(p.text);
+    scores_.push_back(p.score);
+    types_.push_back(p.type);
+    if (p.type == kNormal || p.type == kUserDefined || p.type == kUnused) pieces_.emplace(p.text, id);
+    else reserved_.emplace(p.text, id);
+    if (p.type == kByte && p.text.size() == 6) byte_ids_[std::strtol(p.text.substr(3, 2).c_str(), nullptr, 16) & 0xFF] = id;
+  }
+}
+
+const std::string& Vocab::id_to_token(int32_t id) const {
+  static const std::string empty;
+  return id >= 0 && id < vocab_size() ? id_to_piece_[static_cast<size_t>(id)] : empty;
+}
+
+int32_t Vocab::token_to_id(std::string_view token) const {
+  if (auto it = reserved_.find(token); it != reserved_.end()) return it->second;
+  if (auto it = pieces_.find(token); it != pieces_.end()) return it->second;
+  return -1;
+}
+
+void Vocab::emit_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  const int32_t id = token_to_id(piece);
+  if (id >= 0 && id != unk_id_) {
+    out.push_back(id);
+  } else if (byte_fallback_) {
+    for (char c : piece) out.push_back(byte_ids_[static_cast<unsigned char>(c)]);
+  } else {
+    out.push_back(unk_id_);
+  }
+}
+
+}  // namespace sp
+
 namespace {
 
-constexpr std::string_view kSpace = "\xE2\x96\x81";  // "▁"
-
-// sentencepiece_model.proto enums.
-enum PieceType { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
-enum ModelType { kUnigram = 1, kBpe = 2 };
-
-struct Piece {
-  std::string text;
-  float score = 0;
-  int type = kNormal;
-};
-
-struct Spec {
-  std::vector<Piece> pieces;
-  int model_type = kUnigram;
-  bool byte_fallback = false;
-  bool treat_whitespace_as_suffix = false;
-  int32_t unk_id = 0, bos_id = 1, eos_id = 2;
-  std::string unk_surface = " \xE2\x81\x87 ";  // " ⁇ "
-  std::string normalizer_name;
-  bool has_charsmap = false;
-  bool add_dummy_prefix = true, remove_extra_whitespaces = true, escape_whitespaces = true;
-};
+using namespace sp;
 
 Status parse_piece(const WireField& f, Piece& p) {
   WireReader r(f.data, f.size);
@@ -138,119 +155,6 @@ class SpNormalizer final : public Normalizer {
   bool dummy_, extra_, escape_;
 };
 
-// bpe_model.cc: start from characters, repeatedly merge the adjacent pair whose
-// concatenation is a piece with the highest score (leftmost on ties). Pieces of type
-// UNUSED may be formed while merging but are split back into what formed them.
-class SpBpeModel final : public Model {
- public:
-  explicit SpBpeModel(const Spec& s) : byte_fallback_(s.byte_fallback), unk_id_(s.unk_id) {
-    for (size_t i = 0; i < s.pieces.size(); ++i) {
-      const Piece& p = s.pieces[i];
-      const auto id = static_cast<int32_t>(i);
-      id_to_piece_.push_back(p.text);
-      scores_.push_back(p.score);
-      unused_.push_back(p.type == kUnused);
-      if (p.type == kNormal || p.type == kUserDefined || p.type == kUnused) pieces_.emplace(p.text, id);
-      else reserved_.emplace(p.text, id);
-      if (p.type == kByte && p.text.size() == 6) {
-        byte_ids_[std::strtol(p.text.substr(3, 2).c_str(), nullptr, 16) & 0xFF] = id;
-      }
-    }
-  }
-
-  void tokenize(std::string_view text, std::vector<int32_t>& out) const override {
-    struct Sym {
-      size_t begin, len;
-      int32_t prev, next;
-    };
-    std::vector<Sym> syms;
-    for (size_t i = 0; i < text.size();) {
-      const size_t n = std::min(utf8_len(static_cast<unsigned char>(text[i])), text.size() - i);
-      const auto k = static_cast<int32_t>(syms.size());
-      syms.push_back({i, n, k - 1, k + 1});
-      i += n;
-    }
-    if (syms.empty()) return;
-    syms.back().next = -1;
-
-    struct Pair {
-      float score;
-      int32_t left, right;
-      size_t len;
-      bool operator<(const Pair& o) const { return score != o.score ? score < o.score : left > o.left; }
-    };
-    std::priority_queue<Pair> agenda;
-    StringMap<std::pair<std::string, std::string>> rev_merge;
-    auto piece_of = [&](const Sym& s) { return text.substr(s.begin, s.len); };
-    auto maybe_add = [&](int32_t l, int32_t r) {
-      if (l < 0 || r < 0) return;
-      const std::string_view joined = text.substr(syms[static_cast<size_t>(l)].begin,
-                                                  syms[static_cast<size_t>(l)].len + syms[static_cast<size_t>(r)].len);
-      auto it = pieces_.find(joined);
-      if (it == pieces_.end()) return;
-      agenda.push({scores_[static_cast<size_t>(it->second)], l, r, joined.size()});
-      if (unused_[static_cast<size_t>(it->second)]) {
-        rev_merge.emplace(std::string(joined), std::make_pair(std::string(piece_of(syms[static_cast<size_t>(l)])),
-                                                              std::string(piece_of(syms[static_cast<size_t>(r)]))));
-      }
-    };
-    for (int32_t i = 1; i < static_cast<int32_t>(syms.size()); ++i) maybe_add(i - 1, i);
-    while (!agenda.empty()) {
-      const Pair top = agenda.top();
-      agenda.pop();
-      Sym& l = syms[static_cast<size_t>(top.left)];
-      Sym& r = syms[static_cast<size_t>(top.right)];
-      // Stale: a side was merged away or grew since this pair was queued.
-      if (l.len == 0 || r.len == 0 || l.len + r.len != top.len) continue;
-      l.len += r.len;
-      l.next = r.next;
-      if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = top.left;
-      r.len = 0;
-      maybe_add(l.prev, top.left);
-      maybe_add(top.left, l.next);
-    }
-    for (int32_t i = 0; i >= 0; i = syms[static_cast<size_t>(i)].next) emit(piece_of(syms[static_cast<size_t>(i)]), rev_merge, out);
-  }
-
-  int32_t vocab_size() const override { return static_cast<int32_t>(id_to_piece_.size()); }
-  const std::string& id_to_token(int32_t id) const override {
-    static const std::string empty;
-    return id >= 0 && id < vocab_size() ? id_to_piece_[static_cast<size_t>(id)] : empty;
-  }
-  int32_t token_to_id(std::string_view token) const override {
-    if (auto it = reserved_.find(token); it != reserved_.end()) return it->second;
-    if (auto it = pieces_.find(token); it != pieces_.end()) return it->second;
-    return -1;
-  }
-
- private:
-  void emit(std::string_view piece, const StringMap<std::pair<std::string, std::string>>& rev_merge,
-            std::vector<int32_t>& out) const {
-    if (auto it = rev_merge.find(piece); it != rev_merge.end()) {
-      emit(it->second.first, rev_merge, out);
-      emit(it->second.second, rev_merge, out);
-      return;
-    }
-    const int32_t id = token_to_id(piece);
-    if (id >= 0 && id != unk_id_) {
-      out.push_back(id);
-    } else if (byte_fallback_) {
-      for (char c : piece) out.push_back(byte_ids_[static_cast<unsigned char>(c)]);
-    } else {
-      out.push_back(unk_id_);
-    }
-  }
-
-  bool byte_fallback_;
-  int32_t unk_id_;
-  std::vector<std::string> id_to_piece_;
-  std::vector<float> scores_;
-  std::vector<bool> unused_;
-  StringMap<int32_t> pieces_;    // NORMAL, USER_DEFINED, UNUSED: can be merged into
-  StringMap<int32_t> reserved_;  // UNKNOWN, CONTROL, BYTE
-  int32_t byte_ids_[256] = {};
-};
-
 // sentencepiece_processor.cc Decode: control pieces vanish, <unk> shows as the unk
 // surface, byte pieces become bytes with each invalid byte as U+FFFD, "▁" is a space.
 // While nothing visible has been produced, a piece's leading "▁" (the dummy prefix) is
@@ -334,9 +238,9 @@ Result<std::unique_ptr<Parts>> load_sentencepiece(const std::string& path) {
   auto parsed = parse_model(file->data(), file->size());
   if (!parsed.ok()) return Status::error(path + ": " + parsed.status().message());
   const Spec& s = parsed.value();
-  if (s.model_type != kBpe) {
+  if (s.model_type != kBpe && s.model_type != kUnigram) {
     return Status::error(path + ": SentencePiece model type " + std::to_string(s.model_type) +
-                         " is not supported (supported: BPE); convert the model's tokenizer to tokenizer.json");
+                         " is not supported (supported: BPE, unigram); convert the model's tokenizer to tokenizer.json");
   }
   if (s.has_charsmap) {
     return Status::error(path + ": SentencePiece normalization rule \"" + s.normalizer_name +
@@ -350,7 +254,7 @@ Result<std::unique_ptr<Parts>> load_sentencepiece(const std::string& path) {
 
   auto p = std::make_unique<Parts>();
   p->normalizer = std::make_unique<SpNormalizer>(s);
-  p->model = std::make_unique<SpBpeModel>(s);
+  p->model = s.model_type == kBpe ? make_bpe(s) : make_unigram(s);
   p->decoder = std::make_unique<SpDecoder>(s);
   for (size_t i = 0; i < s.pieces.size(); ++i) {
     const Piece& piece = s.pieces[i];

@@ -2,6 +2,12 @@
 
   make_reference.py hf TOKENIZER_JSON OUT     ids and decodes from HF `tokenizers`
   make_reference.py sp MODEL_FILE OUT         ids and decodes from `sentencepiece`
+  make_reference.py hf TOKENIZER_JSON OUT VARIANT
+      first rewrites the tokenizer.json into OUT.tokenizer.json with the pipeline of
+      another family (VARIANTS below), so that stages our model files do not use (NFC,
+      Split, Metaspace, Digits, ignore_merges, ...) are checked against HF too.
+  make_reference.py sp - OUT VARIANT
+      first trains a small SentencePiece model (SP_VARIANTS below) into OUT.model.
 
 OUT is JSON: {"cases": [{"text", "ids", "ids_plain", "decoded", "decoded_skip",
 "lossless"}], "random_ids": [{"ids", "decoded", "decoded_skip"}]}. Exits 77 with the
@@ -14,6 +20,70 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
+
+
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+METASPACE = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}
+VARIANTS = {
+    # Llama-3 / Qwen2 style: NFC, Split regex then ByteLevel without its own regex,
+    # ignore_merges, BOS from a template.
+    "llama3_style": lambda j: j.update({
+        "normalizer": {"type": "NFC"},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_SPLIT}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "model": dict(j["model"], ignore_merges=True),
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
+                                      {"Sequence": {"id": "A", "type_id": 0}}],
+                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                           "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [50256],
+                                                                "tokens": ["<|endoftext|>"]}}}}),
+    # GPT-2 with add_prefix_space and digits split off one by one.
+    "bytelevel_prefix_digits": lambda j: j.update({
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": True},
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}]}}),
+    # SentencePiece-style BPE through the Metaspace pre-tokenizer and decoder.
+    "metaspace": lambda j: j.update({
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [METASPACE, {"type": "Digits", "individual_digits": False}]},
+        "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, dict(METASPACE)]}}),
+}
+
+
+SP_VARIANTS = {
+    "unigram_fallback": dict(model_type="unigram", byte_fallback=True),
+    "unigram_unk": dict(model_type="unigram", byte_fallback=False, remove_extra_whitespaces=False),
+}
+
+
+def train_sp(variant, out):
+    try:
+        import sentencepiece
+    except ImportError:
+        print("skip: the python package `sentencepiece` is not installed", file=sys.stderr)
+        sys.exit(77)
+    text = out + ".train.txt"
+    rng = random.Random(3)  # trained on the fixed fragments only: random code points stay unknown
+    with open(text, "w", encoding="utf-8") as f:
+        for _ in range(3000):
+            line = " ".join(rng.choice(corpus.FRAGMENTS) for _ in range(rng.randint(1, 8)))
+            f.write(line.replace("\n", " ").replace("\r", " ") + "\n")
+    sentencepiece.SentencePieceTrainer.train(
+        input=text, model_prefix=out, vocab_size=1000, normalization_rule_name="identity",
+        character_coverage=0.9995, hard_vocab_limit=False, num_threads=1, minloglevel=2, **SP_VARIANTS[variant])
+    return out + ".model"
+
+
+def make_variant(path, variant, out):
+    with open(path, encoding="utf-8") as f:
+        j = json.load(f)
+    VARIANTS[variant](j)
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(j, f, ensure_ascii=False)
+    return out
 
 
 def hf(path):
@@ -60,6 +130,11 @@ def sp(path):
 
 def main():
     kind, path, out = sys.argv[1:4]
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if len(sys.argv) > 4 and kind == "sp":
+        path = train_sp(sys.argv[4], out)
+    elif len(sys.argv) > 4:
+        path = make_variant(path, sys.argv[4], out + ".tokenizer.json")
     cases, vocab, decode = (hf if kind == "hf" else sp)(path)
     rng = random.Random(99)
     random_ids = []
@@ -69,7 +144,6 @@ def main():
             ids = [rng.randrange(min(vocab, 300)) for _ in ids]
         random_ids.append({"ids": ids, "decoded": decode(ids, skip_special_tokens=False),
                            "decoded_skip": decode(ids, skip_special_tokens=True)})
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w", encoding="utf-8") as f:
         json.dump({"cases": cases, "random_ids": random_ids}, f, ensure_ascii=True)
 

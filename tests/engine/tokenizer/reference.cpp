@@ -9,10 +9,23 @@
 
 namespace rllm::test {
 
-std::optional<Reference> make_reference(const std::string& kind, const std::string& path, const std::string& name) {
-  const std::string out = std::string(RLLM_BINARY_DIR) + "/tokenizer_ref/" + name + ".json";
+namespace {
+
+std::string out_path(const std::string& name) { return std::string(RLLM_BINARY_DIR) + "/tokenizer_ref/" + name + ".json"; }
+
+}  // namespace
+
+std::string variant_path(const std::string& kind, const std::string& name) {
+  return kind == "sp" ? std::string(RLLM_BINARY_DIR) + "/tokenizer_ref/" + name + ".json.model"
+                      : out_path(name) + ".tokenizer.json";
+}
+
+std::optional<Reference> make_reference(const std::string& kind, const std::string& path, const std::string& name,
+                                        const std::string& variant) {
+  const std::string out = out_path(name);
   const std::string cmd = std::string("'") + RLLM_PYTHON + "' '" + RLLM_SOURCE_DIR +
-                          "/tests/engine/tokenizer/make_reference.py' " + kind + " '" + path + "' '" + out + "'";
+                          "/tests/engine/tokenizer/make_reference.py' " + kind + " '" + path + "' '" + out + "' " +
+                          variant;
   const int rc = std::system(cmd.c_str());
   if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
     MESSAGE("skipped: the reference package is missing from " RLLM_PYTHON);

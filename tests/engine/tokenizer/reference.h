@@ -25,8 +25,12 @@ struct Reference {
   std::vector<RefIds> random_ids;
 };
 
-// kind is "hf" or "sp". Returns nullopt (after printing why) when the reference
-// package is missing from RLLM_PYTHON.
-std::optional<Reference> make_reference(const std::string& kind, const std::string& path, const std::string& name);
+// kind is "hf" or "sp". With a variant, the generator first rewrites the
+// tokenizer.json ("hf") or trains a model ("sp", see make_reference.py), and
+// variant_path() names the file it wrote. Returns
+// nullopt (after printing why) when the reference package is missing from RLLM_PYTHON.
+std::optional<Reference> make_reference(const std::string& kind, const std::string& path, const std::string& name,
+                                        const std::string& variant = "");
+std::string variant_path(const std::string& kind, const std::string& name);
 
 }  // namespace rllm::test

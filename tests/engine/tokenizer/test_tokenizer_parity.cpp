@@ -26,10 +26,11 @@ std::string stream_all(const Tokenizer& tok, const std::vector<int32_t>& ids, bo
   return out + stream.flush();
 }
 
-void check_against_reference(const std::string& kind, const std::string& path, const std::string& name) {
-  auto ref = rllm::test::make_reference(kind, path, name);
+void check_against_reference(const std::string& kind, const std::string& path, const std::string& name,
+                             const std::string& variant = "") {
+  auto ref = rllm::test::make_reference(kind, path, name, variant);
   if (!ref) return;
-  auto loaded = Tokenizer::load_file(path);
+  auto loaded = Tokenizer::load_file(variant.empty() ? path : rllm::test::variant_path(kind, name));
   REQUIRE_MESSAGE(loaded.ok(), loaded.status().message());
   const Tokenizer& tok = **loaded;
   REQUIRE(ref->cases.size() >= 2000);
@@ -79,12 +80,30 @@ TEST_CASE("tokenizer.json Llama SentencePiece-style BPE with byte fallback match
   check_against_reference("hf", RLLM_SHARED_MODELS "/ortgenai-tiny-random-llama-fp16/tokenizer.json", "tiny_llama");
 }
 
+TEST_CASE("Llama-3 / Qwen2-style pipeline (NFC, Split regex, ByteLevel, ignore_merges, BOS template) matches HF") {
+  check_against_reference("hf", RLLM_SHARED_MODELS "/tokenizers/gpt2-tokenizer.json", "llama3_style", "llama3_style");
+}
+
+TEST_CASE("ByteLevel with add_prefix_space after individual Digits matches HF") {
+  check_against_reference("hf", RLLM_SHARED_MODELS "/tokenizers/gpt2-tokenizer.json", "bytelevel_prefix_digits",
+                          "bytelevel_prefix_digits");
+}
+
+TEST_CASE("Metaspace pre-tokenizer and decoder with contiguous Digits matches HF") {
+  check_against_reference("hf", RLLM_SHARED_MODELS "/ortgenai-tiny-random-llama-fp16/tokenizer.json", "metaspace",
+                          "metaspace");
+}
+
 TEST_CASE("SentencePiece BPE tok512.model matches the sentencepiece library") {
   check_against_reference("sp", RLLM_SHARED_MODELS "/stories260K/tok512.model", "tok512");
 }
 
 TEST_CASE("SentencePiece BPE llama2-tokenizer.model matches the sentencepiece library") {
   check_against_reference("sp", RLLM_SHARED_MODELS "/tokenizers/llama2-tokenizer.model", "llama2_sp");
+}
+
+TEST_CASE("SentencePiece unigram with byte fallback (trained at test time) matches the sentencepiece library") {
+  check_against_reference("sp", "-", "unigram_fallback", "unigram_fallback");
 }
 
 TEST_CASE("invalid UTF-8 input is an error value naming the offset") {
