@@ -119,6 +119,8 @@ class ReplaceDecoder final : public Decoder {
   ReplaceDecoder(std::unique_ptr<Regex> re, std::string content) : re_(std::move(re)), content_(std::move(content)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (std::string& t : tokens) {
+      // The regex engine needs valid UTF-8; a malformed vocabulary entry is left as is.
+      if (utf8_invalid_at(t) != std::string::npos) continue;
       std::string out;
       size_t done = 0;
       for (auto [b, e] : re_->find_all(t)) {

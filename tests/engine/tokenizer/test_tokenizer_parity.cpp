@@ -106,6 +106,10 @@ TEST_CASE("SentencePiece unigram with byte fallback (trained at test time) match
   check_against_reference("sp", "-", "unigram_fallback", "unigram_fallback");
 }
 
+TEST_CASE("SentencePiece unigram with <unk> and kept whitespace (trained at test time) matches sentencepiece") {
+  check_against_reference("sp", "-", "unigram_unk", "unigram_unk");
+}
+
 TEST_CASE("invalid UTF-8 input is an error value naming the offset") {
   auto tok = Tokenizer::load_file(RLLM_SHARED_MODELS "/tokenizers/gpt2-tokenizer.json");
   REQUIRE(tok.ok());
