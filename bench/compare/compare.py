@@ -143,7 +143,8 @@ def markdown(doc):
              f"{env['load_average_1min'][1]:.2f} after (the runs themselves add ~1-2)",
              *([f"- **the machine was not idle** (load average {env['load_average_1min'][0]:.2f} before the runs "
                 f"on {env['cores']} cores): other processes shared the cores, so these figures are low and noisy "
-                "(llama.cpp's spinning OpenMP threads suffer most); re-run on an idle machine before quoting them"]
+                "(llama.cpp's spinning OpenMP threads suffer most) and so is the bandwidth probe, which is why a "
+                "% roofline can exceed 100%; re-run on an idle machine before quoting them"]
                if env["load_average_1min"][0] >= 0.5 else []),
              "- DRAM read bandwidth, measured in this session by `run-llm bench` (256 MiB streaming read, "
              "best of 5, in every run-llm run; median): "
@@ -227,11 +228,11 @@ def chart(doc, path):
                 ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=key)
             ax.set_xticks(range(len(cases)))
             ax.set_xticklabels([f"{t} thr, p{p}" for t, p in cases])
-            ax.set_title(f"{group['title']}: {metric.replace('_tok_s', '')} tok/s (median, min–max)")
+            ax.set_title(f"{group['title']}: {metric.replace('_tok_s', '')} tok/s", fontsize=9)
             ax.set_ylabel("tokens/s")
             ax.legend(fontsize=7)
     fig.suptitle(f"{doc['environment']['cpu']} — {doc['date']} — {doc['commit']}", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=110)
 
 
