@@ -81,31 +81,4 @@ Tensor Tensor::reshaped(Shape shape) const {
   return t;
 }
 
-Tensor Tensor::slice0(int64_t begin, int64_t end) const {
-  assert(rank() >= 1 && 0 <= begin && begin <= end && end <= shape_[0]);
-  int64_t row = numel() / (shape_[0] == 0 ? 1 : shape_[0]);
-  Tensor t = *this;
-  t.shape_[0] = end - begin;
-  t.data_ = static_cast<const uint8_t*>(data_) + dtype_bytes(dtype_, begin * row);
-  return t;
-}
-
-Arena::Arena(size_t capacity) { reserve(capacity); }
-
-void Arena::reserve(size_t capacity) {
-  if (capacity <= capacity_) return;
-  buf_ = aligned_alloc_bytes(capacity);
-  capacity_ = capacity;
-  used_ = 0;
-}
-
-void* Arena::allocate(size_t bytes) {
-  size_t rounded = (bytes + kTensorAlign - 1) / kTensorAlign * kTensorAlign;
-  if (used_ + rounded > capacity_) return nullptr;
-  void* p = buf_.get() + used_;
-  used_ += rounded;
-  if (used_ > high_water_) high_water_ = used_;
-  return p;
-}
-
 }  // namespace rllm

@@ -1,7 +1,6 @@
 // Tensor core: a dtype, a shape and a pointer. A Tensor either views memory
-// owned elsewhere (an mmap'd initializer, an arena slot) or owns a 64-byte
-// aligned buffer. Dense row-major; strides are derived, views of sub-ranges
-// along the first axis stay dense.
+// owned elsewhere (an mmap'd initializer) or shares a 64-byte aligned buffer.
+// Dense row-major; strides are derived.
 #pragma once
 
 #include <cstddef>
@@ -47,11 +46,10 @@ class Tensor {
   int64_t numel() const { return shape_numel(shape_); }
   int64_t nbytes() const { return dtype_bytes(dtype_, numel()); }
   Shape strides() const;
-  bool empty() const { return data_ == nullptr && numel() != 0; }
 
   const void* data() const { return data_; }
   // Views of read-only memory must not be written: mutable access is for
-  // owned tensors and arena slots.
+  // owned tensors.
   void* mutable_data() const { return const_cast<void*>(data_); }
   template <typename T> const T* as() const { return static_cast<const T*>(data_); }
   template <typename T> T* mut() const { return static_cast<T*>(mutable_data()); }
@@ -61,33 +59,12 @@ class Tensor {
 
   // Same data, new shape with the same element count.
   Tensor reshaped(Shape shape) const;
-  // Rows [begin, end) of the first axis.
-  Tensor slice0(int64_t begin, int64_t end) const;
 
  private:
   DType dtype_ = DType::undefined;
   Shape shape_;
   const void* data_ = nullptr;
   std::shared_ptr<const void> keep_;
-};
-
-// Bump allocator for activations: reset() between steps reuses one block.
-class Arena {
- public:
-  explicit Arena(size_t capacity = 0);
-  // nullptr when the arena is full: callers fall back to owned tensors.
-  void* allocate(size_t bytes);
-  void reset() { used_ = 0; }
-  void reserve(size_t capacity);
-  size_t used() const { return used_; }
-  size_t capacity() const { return capacity_; }
-  size_t high_water() const { return high_water_; }
-
- private:
-  AlignedBuffer buf_;
-  size_t capacity_ = 0;
-  size_t used_ = 0;
-  size_t high_water_ = 0;
 };
 
 }  // namespace rllm

@@ -1,16 +1,21 @@
 #include "engine/graph/plan.h"
 
+#include <algorithm>
+#include <cstring>
 #include <queue>
 #include <set>
 
 namespace rllm {
-namespace {
 
-Tensor view_of(const OnnxTensor& t) {
-  return Tensor::view(t.dtype, Shape(t.dims.begin(), t.dims.end()), t.data, t.owner);
+Tensor tensor_of(const OnnxTensor& t) {
+  Shape shape(t.dims.begin(), t.dims.end());
+  size_t align = static_cast<size_t>(std::max(1, dtype_bits(t.dtype) / 8));
+  if (reinterpret_cast<uintptr_t>(t.data) % align == 0) return Tensor::view(t.dtype, shape, t.data, t.owner);
+  // raw_data sits wherever protobuf put it: copy what is misaligned for its type.
+  Tensor copy = Tensor::uninit(t.dtype, shape);
+  std::memcpy(copy.mutable_data(), t.data, t.nbytes);
+  return copy;
 }
-
-}  // namespace
 
 bool Plan::has_input(const std::string& name) const {
   for (const auto& n : graph_inputs_)
@@ -40,7 +45,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& model, const PlanOpti
 
   for (const auto& t : g.initializers) {
     int id = id_of(t.name);
-    plan->constants_[id] = view_of(t);
+    plan->constants_[id] = tensor_of(t);
     plan->is_constant_[id] = true;
     set_producer(id, -1);
   }

@@ -13,6 +13,10 @@
 
 namespace rllm {
 
+// An initializer as a Tensor: a view into the mapping, or an aligned copy when
+// its bytes are misaligned for the element type.
+Tensor tensor_of(const OnnxTensor& t);
+
 struct PlanOptions {
   // Layer of the KV cache a graph input feeds (e.g. "past_key_values.3.key" -> 3), or -1.
   std::function<int(const std::string& input_name)> kv_layer_of;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/graph/plan.h"
 #include "engine/ops/op_util.h"
 
 namespace rllm {
@@ -381,10 +382,7 @@ Status range(std::span<const Tensor> in, std::span<Tensor> out) {
 
 Result<Tensor> constant_value(const LoadContext& lc) {
   const OnnxNode& n = lc.node;
-  if (const auto* a = n.attr("value"); a && !a->tensors.empty()) {
-    const OnnxTensor& t = a->tensors[0];
-    return Tensor::view(t.dtype, Shape(t.dims.begin(), t.dims.end()), t.data, t.owner);
-  }
+  if (const auto* a = n.attr("value"); a && !a->tensors.empty()) return tensor_of(a->tensors[0]);
   if (const auto* a = n.attr("value_float")) {
     Tensor t = Tensor::uninit(DType::f32, {});
     t.mut<float>()[0] = a->f;
@@ -415,7 +413,7 @@ void register_shape_ops(OpRegistry& r) {
     if (const auto* a = lc.node.attr("value"); a && !a->tensors.empty()) {
       const OnnxTensor& t = a->tensors[0];
       if (t.numel() != 1 || dtype_bits(t.dtype) < 8) return lc.error("value must hold one element");
-      value = Tensor::view(t.dtype, {1}, t.data, t.owner);
+      value = tensor_of(t).reshaped({1});
     }
     return make_op([value](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) -> Status {
       RLLM_RETURN_IF_ERROR(need(in, 0, "input"));
