@@ -166,7 +166,7 @@ Status unary(Un op, float alpha, std::span<const Tensor> in, std::span<Tensor> o
     case Un::sigmoid: kernels::sigmoid(px, py, n); break;
     case Un::gelu: kernels::gelu_erf(px, py, n); break;
     case Un::fast_gelu:
-      if (bias.numel() > 0) {
+      if (bias.dtype() != DType::undefined) {
         Tensor xb = Tensor::uninit(DType::f32, x.shape());
         for (int64_t i = 0; i < n; ++i) xb.mut<float>()[i] = px[i] + bias.as<float>()[i % bias.numel()];
         kernels::gelu_tanh(xb.as<float>(), py, n);

@@ -1,0 +1,116 @@
+"""One-op ONNX graphs, run by onnxruntime: writes OUT/<case>/model.onnx with
+input_<i>.pb and output_<i>.pb (TensorProtos), for test_op_parity.cpp.
+Each op runs in fp32, and in fp16 where ONNX Runtime's CPU provider has it.
+Exit 77 (skip) when onnx/onnxruntime are not installed."""
+import os
+import sys
+
+try:
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as e:
+    print(f"skip: {e}")
+    sys.exit(77)
+
+rng = np.random.default_rng(0)
+F = {np.float32: TensorProto.FLOAT, np.float16: TensorProto.FLOAT16, np.int64: TensorProto.INT64,
+     np.bool_: TensorProto.BOOL, np.int32: TensorProto.INT32}
+
+
+def rnd(shape, dt=np.float32, lo=-2.0, hi=2.0):
+    return rng.uniform(lo, hi, shape).astype(dt)
+
+
+def case(out, name, op, inputs, attrs=None, consts=None, domain="", n_out=1, opset=17, out_type=None):
+    """inputs: list of (name, array) fed at run time; consts: initializers;
+    out_type: the outputs' element type (default: the first input's)."""
+    consts = consts or []
+    out_type = out_type if out_type is not None else F[inputs[0][1].dtype.type]
+    node = helper.make_node(op, [n for n, _ in inputs] + [n for n, _ in consts],
+                            [f"y{i}" for i in range(n_out)], domain=domain, **(attrs or {}))
+    g = helper.make_graph(
+        [node], name,
+        [helper.make_tensor_value_info(n, F[a.dtype.type], a.shape) for n, a in inputs],
+        [helper.make_tensor_value_info(f"y{i}", out_type, None) for i in range(n_out)],
+        [numpy_helper.from_array(a, n) for n, a in consts])
+    ops = [helper.make_opsetid("", opset)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    m = helper.make_model(g, opset_imports=ops)
+    m.ir_version = 8
+    res = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {n: a for n, a in inputs})
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    for i, (n, a) in enumerate(inputs):
+        with open(os.path.join(d, f"input_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(a, n).SerializeToString())
+    for i, r in enumerate(res):
+        with open(os.path.join(d, f"output_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(np.asarray(r), f"y{i}").SerializeToString())
+
+
+def main():
+    out = sys.argv[1]
+    for dt, tag in ((np.float32, "f32"), (np.float16, "f16")):
+        x = rnd((2, 3, 8), dt)
+        case(out, f"add_bcast_{tag}", "Add", [("a", x), ("b", rnd((8,), dt))])
+        case(out, f"mul_{tag}", "Mul", [("a", x), ("b", rnd((2, 3, 8), dt))])
+        case(out, f"sub_{tag}", "Sub", [("a", x), ("b", rnd((3, 1), dt))])
+        case(out, f"div_{tag}", "Div", [("a", x), ("b", rnd((2, 1, 8), dt, 0.5, 2.0))])
+        case(out, f"sigmoid_{tag}", "Sigmoid", [("x", x)])
+        case(out, f"softmax_{tag}", "Softmax", [("x", x)], {"axis": -1})
+        case(out, f"matmul_const_{tag}", "MatMul", [("a", x)], consts=[("w", rnd((8, 5), dt))])
+        case(out, f"simplified_ln_{tag}", "SimplifiedLayerNormalization", [("x", x)], {"epsilon": 1e-5},
+             consts=[("g", rnd((8,), dt))])
+        case(out, f"skip_simplified_ln_{tag}", "SkipSimplifiedLayerNormalization", [("x", x), ("s", rnd((2, 3, 8), dt))],
+             {"epsilon": 1e-5}, consts=[("g", rnd((8,), dt))], domain="com.microsoft")
+        case(out, f"layernorm_{tag}", "LayerNormalization", [("x", x)], {"epsilon": 1e-5},
+             consts=[("g", rnd((8,), dt)), ("b", rnd((8,), dt))])
+        case(out, f"rotary_{tag}", "RotaryEmbedding", [("x", rnd((1, 3, 16), dt)), ("pos", np.array([[0, 1, 2]], np.int64))],
+             {"num_heads": 2}, consts=[("cos", rnd((8, 4), dt)), ("sin", rnd((8, 4), dt))], domain="com.microsoft")
+        case(out, f"cast_to_f32_{tag}", "Cast", [("x", x)], {"to": TensorProto.FLOAT}, out_type=TensorProto.FLOAT)
+    x = rnd((2, 3, 8))
+    for op in ("Sqrt", "Reciprocal", "Exp"):
+        case(out, f"{op.lower()}_f32", op, [("x", rnd((2, 4), np.float32, 0.1, 3.0))])
+    for op in ("Neg", "Tanh", "Erf", "Relu", "Abs"):
+        case(out, f"{op.lower()}_f32", op, [("x", x)])
+    case(out, "pow_f32", "Pow", [("x", rnd((2, 4), np.float32, 0.1, 3.0)), ("e", np.array(2.0, np.float32))])
+    case(out, "gelu_f32", "Gelu", [("x", x)], domain="com.microsoft")
+    case(out, "fastgelu_f32", "FastGelu", [("x", x)], domain="com.microsoft")
+    case(out, "matmul_dyn_batched_f32", "MatMul", [("a", rnd((2, 3, 4, 5))), ("b", rnd((2, 1, 5, 6)))])
+    case(out, "gemm_f32", "Gemm", [("a", rnd((3, 4))), ("b", rnd((5, 4))), ("c", rnd((5,)))], {"transB": 1, "alpha": 0.5, "beta": 2.0})
+    ints = np.array([[3, 1, 4], [1, 5, 9]], np.int64)
+    case(out, "gather_axis1_f32", "Gather", [("x", rnd((4, 6, 2))), ("i", np.array([5, -1, 0], np.int64))], {"axis": 1})
+    case(out, "transpose_f32", "Transpose", [("x", rnd((2, 3, 4)))], {"perm": [2, 0, 1]})
+    case(out, "concat_f32", "Concat", [("a", rnd((2, 3))), ("b", rnd((2, 1)))], {"axis": 1})
+    case(out, "slice_steps_f32", "Slice", [("x", rnd((5, 6)))],
+         consts=[("s", np.array([4, 1], np.int64)), ("e", np.array([0, 6], np.int64)),
+                 ("a", np.array([0, 1], np.int64)), ("st", np.array([-2, 2], np.int64))])
+    case(out, "split_f32", "Split", [("x", rnd((2, 7)))], {"axis": 1}, consts=[("sp", np.array([3, 4], np.int64))], n_out=2)
+    case(out, "expand_f32", "Expand", [("x", rnd((3, 1)))], consts=[("s", np.array([2, 3, 4], np.int64))])
+    case(out, "tile_i64", "Tile", [("x", ints)], consts=[("r", np.array([2, 1], np.int64))])
+    case(out, "where_f32", "Where", [("c", rng.integers(0, 2, (2, 3)).astype(np.bool_)), ("x", rnd((2, 3))), ("y", rnd((3,)))],
+         out_type=TensorProto.FLOAT)
+    case(out, "equal_i64", "Equal", [("a", ints), ("b", np.array([1, 5, 4], np.int64))], out_type=TensorProto.BOOL)
+    case(out, "less_f32", "Less", [("a", rnd((2, 3))), ("b", rnd((2, 3)))], out_type=TensorProto.BOOL)
+    case(out, "reducesum_i64", "ReduceSum", [("x", ints)], {"keepdims": 0}, consts=[("ax", np.array([1], np.int64))])
+    case(out, "reducemean_f32", "ReduceMean", [("x", rnd((2, 3, 4)))], {"axes": [0, 2], "keepdims": 1})
+    case(out, "range_i64", "Range", [("s", np.array(2, np.int64)), ("l", np.array(11, np.int64)), ("d", np.array(3, np.int64))])
+    case(out, "constantofshape_i64", "ConstantOfShape", [("s", np.array([2, 3], np.int64))],
+         {"value": numpy_helper.from_array(np.array([7], np.int64))}, out_type=TensorProto.INT64)
+    case(out, "cast_f32_to_i64", "Cast", [("x", rnd((2, 3), np.float32, -5, 5))], {"to": TensorProto.INT64},
+         out_type=TensorProto.INT64)
+    case(out, "shape_slice", "Shape", [("x", rnd((2, 3, 4, 5)))], {"start": 1, "end": -1}, out_type=TensorProto.INT64)
+    case(out, "reshape_infer_f32", "Reshape", [("x", rnd((2, 3, 4)))], consts=[("s", np.array([0, -1], np.int64))])
+    case(out, "unsqueeze_squeeze", "Unsqueeze", [("x", rnd((2, 3)))], consts=[("a", np.array([0, 3], np.int64))])
+    w = rng.integers(0, 256, (6, 2, 16), dtype=np.uint8)
+    case(out, "matmulnbits_acc0_f32", "MatMulNBits", [("a", rnd((3, 64)))],
+         {"K": 64, "N": 6, "bits": 4, "block_size": 32, "accuracy_level": 0},
+         consts=[("w", w), ("sc", rnd((12,), np.float32, 0.01, 0.1))], domain="com.microsoft")
+    print(f"wrote op cases to {out}")
+
+
+if __name__ == "__main__":
+    main()
