@@ -37,7 +37,7 @@ Result<GenerateResult> generate(Model& model, KvCache& cache, const std::vector<
     sp.seed += r;
     chains.emplace_back(sp);
     rows[r].history = prompts[r];
-    if (tokenizer) rows[r].decoder = std::make_unique<StreamDecoder>(*tokenizer);
+    if (tokenizer) rows[r].decoder = std::make_unique<StreamDecoder>(*tokenizer, /*skip_special_tokens=*/true);
   }
   auto vocab_of = [](const Tensor& logits) { return logits.dim(-1); };
 

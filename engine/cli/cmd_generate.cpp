@@ -114,11 +114,11 @@ int cmd_generate(const std::vector<std::string>& argv) {
     return fail(tk.status());
   }
   const auto& cfg = (*model)->files().config;
-  if (cfg) {
+  // Stop on genai_config's EOS ids and the tokenizer's (e.g. a chat template's end-of-turn).
+  if (cfg)
     for (int64_t e : cfg->eos_token_ids) go.eos_ids.push_back(static_cast<int32_t>(e));
-  } else if (tokenizer) {
-    go.eos_ids = tokenizer->eos_ids();
-  }
+  if (tokenizer)
+    for (int32_t e : tokenizer->eos_ids()) go.eos_ids.push_back(e);
 
   KvCache cache((*model)->kv_config());
   int seq = cache.new_sequence();

@@ -12,6 +12,7 @@ namespace rllm::cli {
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
+int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
 int cmd_perplexity(const std::vector<std::string>& args);
 // Where the default model (SmolLM2-135M-Instruct int4) lives in the model cache.

@@ -12,6 +12,7 @@ void usage() {
                "usage:\n"
                "  run-llm [MODEL] --prompt TEXT [options]   generate text (--help for options)\n"
                "  run-llm inspect MODEL     print what a model folder or .onnx file holds\n"
+               "  run-llm tokenize MODEL|tokenizer.json (--text T | --file F)   print token ids\n"
                "  run-llm quantize IN OUT --bits 4|8   weights to MatMulNBits (--help for options)\n"
                "  run-llm perplexity MODEL --file TEXT [--ctx N]   perplexity over a text\n"
                "  run-llm --version         version and the kernel ISA in use\n");
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "bench") return rllm::cli::cmd_bench({args.begin() + 1, args.end()});
   if (args[0] == "inspect") return rllm::cli::cmd_inspect({args.begin() + 1, args.end()});
+  if (args[0] == "tokenize") return rllm::cli::cmd_tokenize({args.begin() + 1, args.end()});
   if (args[0] == "quantize") return rllm::cli::cmd_quantize({args.begin() + 1, args.end()});
   if (args[0] == "perplexity") return rllm::cli::cmd_perplexity({args.begin() + 1, args.end()});
   if (args[0] == "--help" || args[0] == "-h") {
