@@ -23,6 +23,7 @@ const char* kUsage =
     "  --chat             apply the model's chat template; without --prompt, an interactive\n"
     "                     conversation on stdin that keeps the KV cache between turns\n"
     "  --system TEXT      system message for --chat\n"
+    "  --chat-template F  a Jinja chat template file to use instead of the model's\n"
     "  -n N               max new tokens (default 128)\n"
     "  --temp T           temperature; 0 = greedy (default 0)\n"
     "  --top-k K  --top-p P  --min-p P  --repeat-penalty R  --seed S\n"
@@ -70,6 +71,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   bool stats = a.flag("--stats");
   bool chat = a.flag("--chat");
   std::string system = a.str("--system", "");
+  std::string template_file = a.str("--chat-template", "");
   if (!a.ok()) {
     std::fprintf(stderr, "run-llm: %s\n%s", a.error().c_str(), kUsage);
     return 2;
@@ -156,8 +158,22 @@ int cmd_generate(const std::vector<std::string>& argv) {
 
   std::vector<ChatMessage> messages;
   if (!system.empty()) messages.push_back({"system", system});
+  std::string template_source;
+  if (!template_file.empty()) {
+    std::ifstream in(template_file, std::ios::binary);
+    if (!in) return fail(Status::error(template_file + ": cannot open"));
+    template_source.assign(std::istreambuf_iterator<char>(in), {});
+  }
   auto chat_ids = [&]() -> Result<std::vector<int32_t>> {
-    RLLM_ASSIGN_OR_RETURN(std::string text, apply_chat_template(*tokenizer, messages, true));
+    std::string text;
+    if (template_source.empty()) {
+      RLLM_ASSIGN_OR_RETURN(text, apply_chat_template(*tokenizer, messages, true));
+    } else {
+      auto eos = tokenizer->eos_ids();
+      RLLM_ASSIGN_OR_RETURN(text, render_chat_template(template_source, messages, true,
+                                                       tokenizer->id_to_token(tokenizer->bos_id()),
+                                                       eos.empty() ? std::string() : tokenizer->id_to_token(eos[0])));
+    }
     return tokenizer->encode(text, false);
   };
   if (chat && !tokenizer) return fail(Status::error("--chat needs the model's tokenizer"));
