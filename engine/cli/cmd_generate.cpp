@@ -143,8 +143,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
                         reply += text;
                         return true;
                       });
-    std::printf("\n");
     if (!r.ok()) return r.status();
+    std::printf("\n");
     held = all;
     held.insert(held.end(), r->tokens[0].begin(), r->tokens[0].end());
     held.resize(static_cast<size_t>(cache.length(seq)));
