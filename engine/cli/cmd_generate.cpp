@@ -52,7 +52,10 @@ std::string default_model_dir() {
 
 int cmd_generate(const std::vector<std::string>& argv) {
   Args a(argv);
-  std::string model_path = a.positional();
+  if (a.flag("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   std::string prompt = a.str("--prompt", "");
   std::string ids_text = a.str("--ids", "");
   GenerateOptions go;
@@ -72,6 +75,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   bool chat = a.flag("--chat");
   std::string system = a.str("--system", "");
   std::string template_file = a.str("--chat-template", "");
+  std::string model_path = a.positional();
   if (!a.ok()) {
     std::fprintf(stderr, "run-llm: %s\n%s", a.error().c_str(), kUsage);
     return 2;

@@ -10,11 +10,12 @@ namespace {
 void usage() {
   std::fprintf(stderr,
                "usage:\n"
-               "  run-llm [MODEL] --prompt TEXT [options]   generate text (--help for options)\n"
+               "  run-llm [MODEL] --prompt TEXT [options]   generate text (run-llm --prompt x --help: options)\n"
                "  run-llm inspect MODEL     print what a model folder or .onnx file holds\n"
                "  run-llm tokenize MODEL|tokenizer.json (--text T | --file F)   print token ids\n"
                "  run-llm quantize IN OUT --bits 4|8   weights to MatMulNBits (--help for options)\n"
                "  run-llm perplexity MODEL --file TEXT [--ctx N]   perplexity over a text\n"
+               "  run-llm bench MODEL [-p 128,512] [-n 128] [-t 1,2]   prefill/decode speed table\n"
                "  run-llm --version         version and the kernel ISA in use\n");
 }
 
