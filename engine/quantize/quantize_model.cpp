@@ -286,6 +286,10 @@ Result<QuantizeReport> quantize_matmuls(OnnxModel& model, const QuantizeOptions&
     const int64_t N = src.dims[c.transpose ? 1 : 0], K = src.dims[c.transpose ? 0 : 1];
     if (!made.count(key)) {
       std::vector<float> w = to_f32(src);
+      for (size_t i = 0; i < w.size(); ++i)
+        if (!std::isfinite(w[i]))
+          return Status::error(n.describe() + ": weight '" + src.name + "' holds a non-finite value at element " +
+                               std::to_string(i));
       if (c.transpose) {  // B [K, N] -> W [N, K]
         std::vector<float> wt(w.size());
         for (int64_t k = 0; k < K; ++k)

@@ -8,7 +8,8 @@
    three nodes become MatMulNBits, the computed one is left and reported, E stays for Gather,
    the Transpose goes; onnxruntime runs the result to numpy's outputs with quant.py's
    dequantized weights; --keep (substring and regex) leaves the matching nodes.
-3. Bad input fails with a message naming it.
+3. Bad input (missing or truncated file, unsupported bits/block, a NaN weight) fails with a
+   message naming the file, node or tensor.
 usage: check_quantize.py RUN_LLM MODELS_DIR SCRATCH_DIR
 """
 import os
@@ -169,6 +170,18 @@ with open(synth, "rb") as f, open(trunc, "wb") as g_:
     g_.write(f.read()[:200])
 r = run(trunc, os.path.join(scratch, "t.onnx"), "--bits", "4")
 check(r.returncode == 1 and "truncated.onnx" in r.stderr, f"truncated model named: {r.stderr.strip()[:160]}")
+
+bad_w = W1.copy()
+bad_w[3, 5] = np.nan
+nan_model = helper.make_model(helper.make_graph(
+    [nodes[0]], "nan", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 32])],
+    [helper.make_tensor_value_info("Y1", TensorProto.FLOAT, ["batch", 48])], [numpy_helper.from_array(bad_w, "W1")]),
+    opset_imports=[helper.make_opsetid("", 17)])
+nan_path = os.path.join(scratch, "nan.onnx")
+onnx.save(nan_model, nan_path)
+r = run(nan_path, os.path.join(scratch, "nan_q.onnx"), "--bits", "8")
+check(r.returncode == 1 and "'mm1'" in r.stderr and "'W1'" in r.stderr and "non-finite" in r.stderr,
+      f"NaN weight refused, node and tensor named: {r.stderr.strip()}")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

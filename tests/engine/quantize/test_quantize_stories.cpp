@@ -101,7 +101,7 @@ TEST_CASE("quantize: onnxruntime runs the int4/int8 MatMulNBits graphs to run-ll
   }
 }
 
-TEST_CASE("quantize: int8 greedy decoding of \"Once upon a time\" keeps the known story") {
+TEST_CASE("quantize: int8 greedy decoding of Once upon a time keeps the known story") {
   if (!have_model()) return;
   ScratchDir dir("quant_greedy");
   auto r = quantize(dir / "int8", "--bits 8", dir);
@@ -128,7 +128,7 @@ TEST_CASE("quantize: int8 greedy decoding of \"Once upon a time\" keeps the know
   CHECK(text.substr(0, expected.size()) == expected);
 }
 
-TEST_CASE("quantize: --fp16 stores f16 weights behind Casts; run-llm and onnxruntime agree with fp32") {
+TEST_CASE("quantize: --fp16 stores f16 weights behind Casts, run-llm and onnxruntime agree with fp32") {
   if (!have_model()) return;
   ScratchDir dir("quant_fp16");
   auto r = quantize(dir / "fp16", "--fp16", dir);
