@@ -124,7 +124,10 @@ void compare(const std::string& model_dir, const std::string& ref_path, const Ch
     for (size_t r = 0; r < rows.size(); ++r) score(r, s, logits->as<float>() + static_cast<int64_t>(r) * logits->dim(-1));
   }
   std::string per_step;
-  for (double w : worst) per_step += " " + std::to_string(w).substr(0, 8);
+  for (double w : worst) {
+    per_step += ' ';
+    per_step += std::to_string(w).substr(0, 8);
+  }
   MESSAGE(model_dir << ": worst relative logit error per step:" << per_step << "; greedy agreement " << greedy_same
                     << "/" << greedy_total);
 }
