@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "engine/graph/plan.h"
 #include "engine/ops/op_util.h"
@@ -205,15 +206,20 @@ Tensor remap(const Tensor& x, const Shape& s, Map map) {
   return y;
 }
 
-Status slice(std::span<const Tensor> in, std::span<Tensor> out, const LoadContext* attrs_node) {
+// Slice before opset 10 takes starts/ends/axes as attributes, later as inputs.
+struct SliceAttrs {
+  std::vector<int64_t> starts, ends, axes;
+};
+
+Status slice(std::span<const Tensor> in, std::span<Tensor> out, const SliceAttrs* attrs) {
   RLLM_RETURN_IF_ERROR(need(in, 0, "data"));
   const Tensor& x = in[0];
   RLLM_RETURN_IF_ERROR(need_bytes(x));
   std::vector<int64_t> starts, ends, axes, steps;
-  if (attrs_node != nullptr) {
-    starts = attrs_node->node.attr_ints("starts");
-    ends = attrs_node->node.attr_ints("ends");
-    axes = attrs_node->node.attr_ints("axes");
+  if (attrs != nullptr) {
+    starts = attrs->starts;
+    ends = attrs->ends;
+    axes = attrs->axes;
   } else {
     RLLM_RETURN_IF_ERROR(need(in, 1, "starts"));
     RLLM_RETURN_IF_ERROR(need(in, 2, "ends"));
@@ -474,11 +480,11 @@ void register_shape_ops(OpRegistry& r) {
     });
   });
   r.add("", "Slice", 1, [](const LoadContext& lc) -> Result<std::unique_ptr<Op>> {
-    const LoadContext* attrs = nullptr;
-    auto keep = std::make_shared<LoadContext>(lc);
-    if (lc.opset < 10) attrs = keep.get();
-    return make_op([keep, attrs](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) {
-      return slice(in, out, attrs);
+    std::optional<SliceAttrs> attrs;
+    if (lc.opset < 10)
+      attrs = SliceAttrs{lc.node.attr_ints("starts"), lc.node.attr_ints("ends"), lc.node.attr_ints("axes")};
+    return make_op([attrs](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) {
+      return slice(in, out, attrs ? &*attrs : nullptr);
     });
   });
   r.add("", "Expand", 8, simple(expand));

@@ -88,6 +88,8 @@ def main():
     case(out, "slice_steps_f32", "Slice", [("x", rnd((5, 6)))],
          consts=[("s", np.array([4, 1], np.int64)), ("e", np.array([0, 6], np.int64)),
                  ("a", np.array([0, 1], np.int64)), ("st", np.array([-2, 2], np.int64))])
+    case(out, "slice_attrs_opset9_f32", "Slice", [("x", rnd((5, 6)))], {"starts": [1, -4], "ends": [4, 100], "axes": [0, 1]},
+         opset=9)
     case(out, "split_f32", "Split", [("x", rnd((2, 7)))], {"axis": 1}, consts=[("sp", np.array([3, 4], np.int64))], n_out=2)
     case(out, "expand_f32", "Expand", [("x", rnd((3, 1)))], consts=[("s", np.array([2, 3, 4], np.int64))])
     case(out, "tile_i64", "Tile", [("x", ints)], consts=[("r", np.array([2, 1], np.int64))])
