@@ -39,11 +39,15 @@ class Model {
   ThreadPool& pool() { return *pool_; }
   int64_t vocab_size() const { return vocab_; }
 
+  // Which positions forward() returns logits for.
+  enum class Logits { all, last };
+
   // Runs one step: row b appends tokens[b] (all rows the same length) to
-  // sequence seqs[b] of `cache`. Returns logits [B, S, vocab] as f32. On
-  // failure the cache is left as it was.
+  // sequence seqs[b] of `cache`. Returns logits [B, S, vocab] as f32 (or
+  // [B, 1, vocab] for Logits::last). On failure the cache is left as it was.
   Result<Tensor> forward(KvCache& cache, const std::vector<int>& seqs,
-                         const std::vector<std::vector<int32_t>>& tokens);
+                         const std::vector<std::vector<int32_t>>& tokens,
+                         Logits which = Logits::all);
 
  private:
   Status init(OnnxModel model, const ModelOptions& options);
