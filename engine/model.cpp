@@ -92,6 +92,9 @@ Status Model::init(OnnxModel model, const ModelOptions& options) {
     return Status::error(where + "input '" + input_ids_ + "' must be int64 or int32");
   kv_.n_layers = layers;
   kv_.block_tokens = options.kv_block_tokens;
+  if (options.kv_dtype != DType::f32 && options.kv_dtype != DType::f16)
+    return Status::error(where + "KV cache dtype must be f32 or f16, not " + std::string(dtype_name(options.kv_dtype)));
+  kv_.dtype = options.kv_dtype;
   kv_.max_context = options.max_context > 0 ? options.max_context : (cfg.context_length > 0 ? cfg.context_length : 4096);
   bool has_logits = false;
   for (const auto& out : m.graph.outputs) {

@@ -17,6 +17,7 @@ struct ModelOptions {
   int threads = 0;            // 0: one per core
   int kv_block_tokens = 16;
   int64_t max_context = 0;    // 0: the model's context_length
+  DType kv_dtype = DType::f32;  // f32 or f16 (half the memory per token)
 };
 
 struct LoadStats {
