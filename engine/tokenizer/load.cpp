@@ -115,6 +115,19 @@ Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const std::string& path
       t.special = a.value("special", false);
       p->added.add(std::move(t));
     }
+    if (j.contains("truncation") && j["truncation"].is_object()) {
+      const int64_t max_len = j["truncation"].value("max_length", int64_t{0});
+      if (max_len < 0) return Status::error(path + ": truncation.max_length must not be negative");
+      p->truncation_max_length = max_len;
+    }
+    if (j.contains("padding") && j["padding"].is_object()) {
+      p->pad_id = j["padding"].value("pad_id", int32_t{0});
+    } else {
+      for (const char* name : {"[PAD]", "<pad>"}) {
+        const int32_t id = p->added.id_of(name);
+        if (id >= 0 && p->pad_id == 0) p->pad_id = id;
+      }
+    }
   } catch (const json::exception& e) {
     return Status::error(path + ": unexpected tokenizer.json structure: " + e.what());
   }
