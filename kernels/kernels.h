@@ -49,11 +49,12 @@ struct AlignedFree {
   void operator()(void* p) const;
 };
 
-// Weights repacked once at load (kernels/nbits/packed_nbits.h describes the
-// layout). Every ISA's kernels read the same layout, so RLLM_ISA can change
-// between pack and run.
+// Weights repacked once at load (kernels/nbits/nbits_kernel.h describes the
+// layout: panels of 8 output columns, K interleaved in groups of 4). Every
+// ISA's kernels read the same layout, so RLLM_ISA can change between pack and run.
 class PackedNBits {
  public:
+  static constexpr int64_t kPanel = 8;  // output columns per panel
   PackedNBits() = default;
   int64_t N() const { return n_; }
   int64_t K() const { return k_; }
@@ -64,18 +65,21 @@ class PackedNBits {
   size_t bytes() const { return bytes_; }
 
   // Layout details, used by the micro-kernels.
-  int64_t k_padded() const { return kp_; }           // K rounded up to 32 and to the block
-  int64_t n_blocks() const { return nb_; }           // ceil(K / bs)
-  int64_t n_slots() const { return n_slots_; }       // per-row scale slots, multiple of 8
-  int64_t row_bytes() const { return kp_ * bits_ / 8; }
-  const uint8_t* weights() const { return data_.get(); }                 // [N, row_bytes]
-  const float* scales() const { return reinterpret_cast<const float*>(data_.get() + scales_off_); }  // [N, n_slots]
-  const uint8_t* zp_u8() const { return data_.get() + zp_off_; }        // [N, n_slots] if packed_u8
-  const float* zp_f32() const { return reinterpret_cast<const float*>(data_.get() + zp_off_); }  // [N, n_slots] if typed
+  int64_t k_padded() const { return kp_; }            // K rounded up to the block and to 32
+  int64_t n_blocks() const { return nb_; }            // ceil(K / bs)
+  int64_t n_blocks_padded() const { return kp_ / bs_; }
+  int64_t n_panels() const { return (n_ + kPanel - 1) / kPanel; }
+  int64_t chunk_bytes() const { return 32 * kPanel * bits_ / 8; }  // 32 K values x 8 columns
+  int64_t panel_bytes() const { return kp_ / 32 * chunk_bytes(); }
+  const uint8_t* panel(int64_t p) const { return data_.get() + p * panel_bytes(); }  // [kp/32, chunk_bytes]
+  // Per panel, per block: 8 values, one per column: [n_panels, n_blocks_padded, 8].
+  const float* scales() const { return reinterpret_cast<const float*>(data_.get() + scales_off_); }
+  const uint8_t* zp_u8() const { return data_.get() + zp_off_; }  // if packed_u8
+  const float* zp_f32() const { return reinterpret_cast<const float*>(data_.get() + zp_off_); }  // if typed
 
  private:
-  friend PackedNBits pack_nbits(const NBitsWeights&, int);
-  int64_t n_ = 0, k_ = 0, kp_ = 0, nb_ = 0, n_slots_ = 0;
+  friend PackedNBits pack_nbits(const NBitsWeights&, int, ThreadPool*);
+  int64_t n_ = 0, k_ = 0, kp_ = 0, nb_ = 0;
   int bits_ = 4, bs_ = 32, accuracy_level_ = 0;
   ZeroPoints zp_ = ZeroPoints::none;
   size_t bytes_ = 0, scales_off_ = 0, zp_off_ = 0;
@@ -84,7 +88,8 @@ class PackedNBits {
 
 // accuracy_level as ORT: 4 = int8 activations quantized per block on the fly,
 // integer dot products; 0/1/2/3 = fp32 activations.
-PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level);
+// Panels are independent: a pool (nullable) splits them across threads.
+PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool = nullptr);
 // Y[M,N] = A[M,K] · Wᵀ (+ bias[N] if non-null). Splits N on `pool`.
 void matmul_nbits(const PackedNBits& w, const float* A, int64_t M, const float* bias, float* Y,
                   ThreadPool& pool);
