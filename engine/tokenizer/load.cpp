@@ -83,7 +83,8 @@ Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const std::string& path
   auto p = std::make_unique<tok::Parts>();
   auto ctx = [&](const Status& s) { return Status::error(path + ": " + s.message()); };
   try {
-    auto model = tok::make_bpe_model(j.at("model"));
+    const json& mj = j.at("model");
+    auto model = mj.value("type", "BPE") == "WordPiece" ? tok::make_wordpiece_model(mj) : tok::make_bpe_model(mj);
     if (!model.ok()) return ctx(model.status());
     p->model = std::move(model).value();
     if (j.contains("normalizer") && !j["normalizer"].is_null()) {

@@ -59,3 +59,57 @@ TEST_CASE("encoder: paraphrase-MiniLM-L3-v2 (PyTorch export) ids batch and each 
   auto m = test::paraphrase_minilm();
   if (m) encoder_matches_ort(*m);
 }
+
+TEST_CASE("encoder: paraphrase-MiniLM-L3-v2 texts through our WordPiece tokenizer, batched, equal onnxruntime") {
+  auto m = test::paraphrase_minilm();
+  if (!m) return;
+  auto ref = test::ort_reference(*m);
+  if (!ref) return;
+  EncoderOptions opts{2, m->tokenizer};
+  auto se = SentenceEncoder::load(m->onnx, opts);
+  REQUIRE_MESSAGE(se.ok(), se.status().message());
+  CHECK((*se)->max_length() == 128);
+  EmbedOptions eo;
+  eo.normalize = false;
+  eo.batch = 5;  // batches of mixed lengths, the last one short
+  auto emb = (*se)->embed(ref->sentences, eo);
+  REQUIRE_MESSAGE(emb.ok(), emb.status().message());
+  std::vector<size_t> all(ref->sentences.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  check_rows(emb->vectors, *ref, all);
+  // The sentences whose HF ids reach the 128-token truncation are the ones reported as cut.
+  std::vector<size_t> cut;
+  for (size_t i = 0; i < ref->ids.size(); ++i)
+    if (ref->ids[i].size() == 128) cut.push_back(i);
+  CHECK(!cut.empty());
+  CHECK(emb->truncated == cut);
+
+  eo.long_input = LongInput::refuse;
+  auto refused = (*se)->embed(ref->sentences, eo);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("text " + std::to_string(cut[0] + 1) + " is longer than the model's 128 tokens") !=
+        std::string::npos);
+
+  auto bad = (*se)->embed({"fine", std::string("caf\xC3")}, {});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("text 2") != std::string::npos);
+  CHECK(bad.status().message().find("UTF-8") != std::string::npos);
+}
+
+TEST_CASE("encoder: a missing tokenizer is a clear error naming the model and the way around it") {
+  auto m = test::paraphrase_minilm();
+  if (!m) return;
+  // The graph alone in a folder of its own (the cache folder gets a tokenizer.json linked in).
+  const fs::path dir = fs::path(RLLM_BINARY_DIR) / "encoder_ref" / "no_tokenizer";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::create_symlink(m->onnx, dir / "model.onnx");
+  auto se = SentenceEncoder::load(dir.string(), {1, ""});
+  REQUIRE_FALSE(se.ok());
+  CHECK(se.status().message().find((dir / "model.onnx").string()) != std::string::npos);
+  CHECK(se.status().message().find("no tokenizer.json beside the model") != std::string::npos);
+  CHECK(se.status().message().find("--tokenizer") != std::string::npos);
+  auto wrong = SentenceEncoder::load(m->onnx, {1, "/nonexistent/tokenizer.json"});
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.status().message().find("/nonexistent/tokenizer.json") != std::string::npos);
+}
