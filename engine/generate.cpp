@@ -65,7 +65,7 @@ Result<GenerateResult> generate(Model& model, KvCache& cache, const std::vector<
   }
   const auto t_prefill = Clock::now();
   for (size_t r = 0; r < prompts.size(); ++r) {
-    RLLM_ASSIGN_OR_RETURN(Tensor logits, model.forward(cache, {seqs[r]}, {prompts[r]}));
+    RLLM_ASSIGN_OR_RETURN(Tensor logits, model.forward(cache, {seqs[r]}, {prompts[r]}, Model::Logits::last));
     st.prompt_tokens += static_cast<int64_t>(prompts[r].size());
     int64_t V = vocab_of(logits);
     std::span<const float> last(logits.as<float>() + (logits.numel() - V), static_cast<size_t>(V));

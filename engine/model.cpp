@@ -92,6 +92,9 @@ Status Model::init(OnnxModel model, const ModelOptions& options) {
     return Status::error(where + "input '" + input_ids_ + "' must be int64 or int32");
   kv_.n_layers = layers;
   kv_.block_tokens = options.kv_block_tokens;
+  if (options.kv_dtype != DType::f32 && options.kv_dtype != DType::f16)
+    return Status::error(where + "KV cache dtype must be f32 or f16, not " + std::string(dtype_name(options.kv_dtype)));
+  kv_.dtype = options.kv_dtype;
   kv_.max_context = options.max_context > 0 ? options.max_context : (cfg.context_length > 0 ? cfg.context_length : 4096);
   bool has_logits = false;
   for (const auto& out : m.graph.outputs) {
@@ -104,6 +107,7 @@ Status Model::init(OnnxModel model, const ModelOptions& options) {
   int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   pool_ = std::make_unique<ThreadPool>(threads);
   PlanOptions po;
+  po.last_position_output = logits_;
   po.kv_layer_of = [cfg](const std::string& name) {
     int l = match_layer(cfg.past_key_names, name);
     return l >= 0 ? l : match_layer(cfg.past_value_names, name);
@@ -118,7 +122,7 @@ Status Model::init(OnnxModel model, const ModelOptions& options) {
 }
 
 Result<Tensor> Model::forward(KvCache& cache, const std::vector<int>& seqs,
-                              const std::vector<std::vector<int32_t>>& tokens) {
+                              const std::vector<std::vector<int32_t>>& tokens, Logits which) {
   const int64_t B = static_cast<int64_t>(seqs.size());
   if (B == 0 || tokens.size() != seqs.size()) return Status::error("forward: one token list per sequence");
   const int64_t S = static_cast<int64_t>(tokens[0].size());
@@ -158,7 +162,9 @@ Result<Tensor> Model::forward(KvCache& cache, const std::vector<int>& seqs,
   ctx.pool = pool_.get();
   ctx.kv = &cache;
   ctx.batch = &bs;
-  auto out = plan_->run(inputs, {logits_}, ctx);
+  RunOptions ro;
+  ro.last_position_only = which == Logits::last;
+  auto out = plan_->run(inputs, {logits_}, ctx, ro);
   if (!out.ok()) {
     for (int64_t b = 0; b < B; ++b) cache.truncate(seqs[b], bs.n_past[b]);
     return Status::error(files_.onnx_path + ": " + out.status().message());

@@ -17,6 +17,7 @@ struct ModelOptions {
   int threads = 0;            // 0: one per core
   int kv_block_tokens = 16;
   int64_t max_context = 0;    // 0: the model's context_length
+  DType kv_dtype = DType::f32;  // f32 or f16 (half the memory per token)
 };
 
 struct LoadStats {
@@ -39,11 +40,15 @@ class Model {
   ThreadPool& pool() { return *pool_; }
   int64_t vocab_size() const { return vocab_; }
 
+  // Which positions forward() returns logits for.
+  enum class Logits { all, last };
+
   // Runs one step: row b appends tokens[b] (all rows the same length) to
-  // sequence seqs[b] of `cache`. Returns logits [B, S, vocab] as f32. On
-  // failure the cache is left as it was.
+  // sequence seqs[b] of `cache`. Returns logits [B, S, vocab] as f32 (or
+  // [B, 1, vocab] for Logits::last). On failure the cache is left as it was.
   Result<Tensor> forward(KvCache& cache, const std::vector<int>& seqs,
-                         const std::vector<std::vector<int32_t>>& tokens);
+                         const std::vector<std::vector<int32_t>>& tokens,
+                         Logits which = Logits::all);
 
  private:
   Status init(OnnxModel model, const ModelOptions& options);

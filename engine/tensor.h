@@ -57,6 +57,9 @@ class Tensor {
     return {as<T>(), static_cast<size_t>(numel())};
   }
 
+  // What keeps the memory alive (null for unowned views): sub-views share it.
+  const std::shared_ptr<const void>& owner() const { return keep_; }
+
   // Same data, new shape with the same element count.
   Tensor reshaped(Shape shape) const;
 

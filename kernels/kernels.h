@@ -49,11 +49,12 @@ struct AlignedFree {
   void operator()(void* p) const;
 };
 
-// Weights repacked once at load (kernels/nbits/packed_nbits.h describes the
-// layout). Every ISA's kernels read the same layout, so RLLM_ISA can change
-// between pack and run.
+// Weights repacked once at load (kernels/nbits/nbits_kernel.h describes the
+// layout: panels of 8 output columns, K interleaved in groups of 4). Every
+// ISA's kernels read the same layout, so RLLM_ISA can change between pack and run.
 class PackedNBits {
  public:
+  static constexpr int64_t kPanel = 8;  // output columns per panel
   PackedNBits() = default;
   int64_t N() const { return n_; }
   int64_t K() const { return k_; }
@@ -64,18 +65,21 @@ class PackedNBits {
   size_t bytes() const { return bytes_; }
 
   // Layout details, used by the micro-kernels.
-  int64_t k_padded() const { return kp_; }           // K rounded up to 32 and to the block
-  int64_t n_blocks() const { return nb_; }           // ceil(K / bs)
-  int64_t n_slots() const { return n_slots_; }       // per-row scale slots, multiple of 8
-  int64_t row_bytes() const { return kp_ * bits_ / 8; }
-  const uint8_t* weights() const { return data_.get(); }                 // [N, row_bytes]
-  const float* scales() const { return reinterpret_cast<const float*>(data_.get() + scales_off_); }  // [N, n_slots]
-  const uint8_t* zp_u8() const { return data_.get() + zp_off_; }        // [N, n_slots] if packed_u8
-  const float* zp_f32() const { return reinterpret_cast<const float*>(data_.get() + zp_off_); }  // [N, n_slots] if typed
+  int64_t k_padded() const { return kp_; }            // K rounded up to the block and to 32
+  int64_t n_blocks() const { return nb_; }            // ceil(K / bs)
+  int64_t n_blocks_padded() const { return kp_ / bs_; }
+  int64_t n_panels() const { return (n_ + kPanel - 1) / kPanel; }
+  int64_t chunk_bytes() const { return 32 * kPanel * bits_ / 8; }  // 32 K values x 8 columns
+  int64_t panel_bytes() const { return kp_ / 32 * chunk_bytes(); }
+  const uint8_t* panel(int64_t p) const { return data_.get() + p * panel_bytes(); }  // [kp/32, chunk_bytes]
+  // Per panel, per block: 8 values, one per column: [n_panels, n_blocks_padded, 8].
+  const float* scales() const { return reinterpret_cast<const float*>(data_.get() + scales_off_); }
+  const uint8_t* zp_u8() const { return data_.get() + zp_off_; }  // if packed_u8
+  const float* zp_f32() const { return reinterpret_cast<const float*>(data_.get() + zp_off_); }  // if typed
 
  private:
-  friend PackedNBits pack_nbits(const NBitsWeights&, int);
-  int64_t n_ = 0, k_ = 0, kp_ = 0, nb_ = 0, n_slots_ = 0;
+  friend PackedNBits pack_nbits(const NBitsWeights&, int, ThreadPool*);
+  int64_t n_ = 0, k_ = 0, kp_ = 0, nb_ = 0;
   int bits_ = 4, bs_ = 32, accuracy_level_ = 0;
   ZeroPoints zp_ = ZeroPoints::none;
   size_t bytes_ = 0, scales_off_ = 0, zp_off_ = 0;
@@ -84,7 +88,8 @@ class PackedNBits {
 
 // accuracy_level as ORT: 4 = int8 activations quantized per block on the fly,
 // integer dot products; 0/1/2/3 = fp32 activations.
-PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level);
+// Panels are independent: a pool (nullable) splits them across threads.
+PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool = nullptr);
 // Y[M,N] = A[M,K] · Wᵀ (+ bias[N] if non-null). Splits N on `pool`.
 void matmul_nbits(const PackedNBits& w, const float* A, int64_t M, const float* bias, float* Y,
                   ThreadPool& pool);
@@ -123,6 +128,76 @@ void matmul_packed(const PackedF32& w, const float* A, int64_t M, float* Y, Thre
 // C[M,N] = A[M,K] · B[K,N], all row-major with leading dimensions.
 void gemm_f32(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
               int64_t M, int64_t N, int64_t K, ThreadPool& pool);
+
+// ---- int8 GEMM (MatMulInteger, quantize_dynamic and QDQ MatMul) ----------
+
+// Constant B [K, N] (the ONNX MatMulInteger layout), uint8 or int8, with a
+// zero point per tensor (one value) or per column (N values) of B's type.
+struct Int8Weights {
+  int64_t K = 0, N = 0;
+  const void* b = nullptr;
+  bool b_signed = true;
+  const void* zero_points = nullptr;  // null: 0
+  bool zp_per_column = false;
+};
+
+// B packed once at load (kernels/int8/int8_kernel.h describes the layouts).
+class PackedInt8 {
+ public:
+  // quad_s8: int8 panels [N/16][Kp/4][16][4], uint8 weights stored as b - 128;
+  // pair_s16: int16 panels [N/16][Kp/2][16][2] of b - zp (u8 weights on AVX2).
+  enum class Layout { quad_s8, pair_s16 };
+  static constexpr int64_t kPanel = 16;
+  PackedInt8() = default;
+  int64_t K() const { return k_; }
+  int64_t N() const { return n_; }
+  int64_t k_padded() const { return kp_; }  // K rounded up to 4
+  bool b_signed() const { return signed_; }
+  Layout layout() const { return layout_; }
+  size_t bytes() const { return bytes_; }
+  const void* panels() const { return data_.get(); }
+  // [N rounded up to 16]: the stored zero point (quad_s8: zp, or zp - 128 for
+  // uint8 weights; pair_s16: 0) and the column sums of the stored values.
+  const int32_t* zero_points() const { return reinterpret_cast<const int32_t*>(data_.get() + zp_off_); }
+  const int32_t* column_sums() const { return reinterpret_cast<const int32_t*>(data_.get() + sum_off_); }
+
+ private:
+  friend PackedInt8 pack_int8(const Int8Weights&, Layout);
+  int64_t k_ = 0, n_ = 0, kp_ = 0;
+  bool signed_ = true;
+  Layout layout_ = Layout::quad_s8;
+  size_t bytes_ = 0, zp_off_ = 0, sum_off_ = 0;
+  std::unique_ptr<uint8_t[], AlignedFree> data_;
+};
+
+// The layout the active ISA's kernels read best: pair_s16 for uint8 weights
+// on AVX2 (exact int16 products, as onnxruntime's U8U8 AVX2 kernel), else quad_s8.
+PackedInt8::Layout preferred_int8_layout(bool b_signed);
+PackedInt8 pack_int8(const Int8Weights& w, PackedInt8::Layout layout);
+inline PackedInt8 pack_int8(const Int8Weights& w) { return pack_int8(w, preferred_int8_layout(w.b_signed)); }
+
+// What to do with the int32 sums: nothing (C int32), or
+// Y = float(C) · scale[n] (· post[n]) (+ bias[n]), each step rounded to f32 in
+// that order, as the Cast → Mul → Mul → Add nodes of onnxruntime's graphs.
+struct Int8Output {
+  int32_t* c = nullptr;        // int32 out, or
+  float* y = nullptr;          // float out
+  int64_t ld = 0;              // row stride of c or y
+  const float* scale = nullptr;  // [N], with y
+  const float* post = nullptr;   // [N] or null
+  const float* bias = nullptr;   // [N] or null
+};
+
+// C[m, n] = Σ_k (A[m, k] − a_zp) · (B[k, n] − b_zp[n]) for A uint8 [M, K]
+// (row stride lda). Integer math is exact except on AVX2 without VNNI with
+// int8 weights, where each pair of products (k, k+1), k even, saturates to
+// int16 before accumulation (vpmaddubsw), exactly as onnxruntime's MLAS
+// U8S8 AVX2 kernel does, so both engines give the same sums on this CPU.
+// Splits N on `pool`.
+void gemm_u8x8(const PackedInt8& w, const uint8_t* A, int64_t lda, uint8_t a_zp, int64_t M,
+               const Int8Output& out, ThreadPool& pool);
+// True when gemm_u8x8 on this layout and ISA saturates products pairwise.
+bool int8_saturates(const PackedInt8& w, Isa isa);
 
 // ---- row kernels ------------------------------------------------------------
 
@@ -175,6 +250,12 @@ void axpy(float alpha, const float* x, float* y, int64_t n);
 void f16_to_f32(const uint16_t* x, float* y, int64_t n);
 void f32_to_f16(const float* x, uint16_t* y, int64_t n);
 void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float* scales);
+// Plain loops over the ONNX layouts: C[m, n] = Σ_k (A[m,k] − a_zp)(B[k,n] − zp[n])
+// (zp per tensor or per column, B uint8 or int8); saturate_pairs computes
+// Σ_j sat16(A[m,2j]·B[2j,n] + A[m,2j+1]·B[2j+1,n]) on the raw values, then the
+// zero-point terms, as vpmaddubsw kernels do.
+void gemm_u8x8_i32(const uint8_t* A, int64_t lda, uint8_t a_zp, const Int8Weights& w, int64_t M,
+                   int32_t* C, int64_t ldc, bool saturate_pairs);
 }  // namespace ref
 
 }  // namespace rllm::kernels

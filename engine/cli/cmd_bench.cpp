@@ -140,7 +140,7 @@ Result<Run> run_once(Model& model, const std::vector<int32_t>& prompt, int n) {
   int seq = cache.new_sequence();
   Run r;
   auto t0 = Clock::now();
-  RLLM_ASSIGN_OR_RETURN(Tensor logits, model.forward(cache, {seq}, {prompt}));
+  RLLM_ASSIGN_OR_RETURN(Tensor logits, model.forward(cache, {seq}, {prompt}, Model::Logits::last));
   r.prefill_s = since(t0);
   int32_t next = argmax_last(logits);
   r.ttft_s = since(t0);

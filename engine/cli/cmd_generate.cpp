@@ -30,6 +30,7 @@ const char* kUsage =
     "  --stop STR         stop when the text contains STR (repeatable)\n"
     "  --threads N        threads (default: all cores)\n"
     "  --kv-block N       KV cache block size in tokens (default 16)\n"
+    "  --kv-dtype T       KV cache element type: f32 (default) or f16\n"
     "  --max-context N    longest sequence (default: the model's context_length)\n"
     "  --stats            print speed and memory after the text\n";
 
@@ -71,6 +72,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   mo.threads = static_cast<int>(a.num("--threads", 0));
   mo.kv_block_tokens = static_cast<int>(a.num("--kv-block", 16));
   mo.max_context = static_cast<int64_t>(a.num("--max-context", 0));
+  std::string kv_dtype = a.str("--kv-dtype", "f32");
   bool stats = a.flag("--stats");
   bool chat = a.flag("--chat");
   std::string system = a.str("--system", "");
@@ -89,6 +91,11 @@ int cmd_generate(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "run-llm: --chat takes text, not --ids\n");
     return 2;
   }
+  if (kv_dtype != "f32" && kv_dtype != "f16") {
+    std::fprintf(stderr, "run-llm: --kv-dtype must be f32 or f16, not '%s'\n", kv_dtype.c_str());
+    return 2;
+  }
+  mo.kv_dtype = kv_dtype == "f16" ? DType::f16 : DType::f32;
   if (mo.kv_block_tokens <= 0) {
     std::fprintf(stderr, "run-llm: --kv-block must be positive\n");
     return 2;

@@ -74,6 +74,7 @@ void register_norm_ops(OpRegistry& r);
 void register_reduce_ops(OpRegistry& r);
 void register_matmul_ops(OpRegistry& r);
 void register_attention_ops(OpRegistry& r);
+void register_clip_ops(OpRegistry& r);
 
 // Wraps a lambda as an Op.
 template <typename F>

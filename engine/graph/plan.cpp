@@ -17,6 +17,24 @@ Tensor tensor_of(const OnnxTensor& t) {
   return copy;
 }
 
+namespace {
+
+// [B, S, K] -> [B, 1, K] holding position S-1 of each row.
+Tensor last_position(const Tensor& x) {
+  if (x.rank() != 3 || x.dim(1) <= 1) return x;
+  const int64_t B = x.dim(0), S = x.dim(1);
+  const int64_t row_bytes = x.nbytes() / (B * S);
+  const auto* src = static_cast<const uint8_t*>(x.data());
+  if (B == 1) return Tensor::view(x.dtype(), {1, 1, x.dim(2)}, src + (S - 1) * row_bytes, x.owner());
+  Tensor out = Tensor::uninit(x.dtype(), {B, 1, x.dim(2)});
+  for (int64_t b = 0; b < B; ++b)
+    std::memcpy(static_cast<uint8_t*>(out.mutable_data()) + b * row_bytes,
+                src + (b * S + S - 1) * row_bytes, static_cast<size_t>(row_bytes));
+  return out;
+}
+
+}  // namespace
+
 bool Plan::has_input(const std::string& name) const {
   for (const auto& n : graph_inputs_)
     if (n == name) return true;
@@ -148,6 +166,24 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& model, const PlanOpti
     plan->steps_.push_back(std::move(step));
   }
 
+  if (!options.last_position_output.empty()) {
+    auto it = plan->ids_.find(options.last_position_output);
+    int value = it == plan->ids_.end() ? -1 : it->second;
+    for (size_t k = plan->steps_.size(); k-- > 0 && value >= 0;) {
+      const Step& s = plan->steps_[k];
+      if (s.outputs.empty() || s.outputs[0] != value) continue;
+      const OnnxNode& n = *s.node;
+      bool matmul = (n.domain.empty() && n.op_type == "MatMul") ||
+                    (n.domain == "com.microsoft" && n.op_type == "MatMulNBits");
+      if (matmul) {
+        plan->last_position_step_ = static_cast<int>(k);
+        break;
+      }
+      // Element-wise casts keep rows apart: look through them.
+      value = n.domain.empty() && n.op_type == "Cast" && !s.inputs.empty() ? s.inputs[0] : -1;
+    }
+  }
+
   // Release each activation after its last reader; graph outputs stay.
   std::set<int> keep;
   for (const auto& o : g.outputs)
@@ -166,7 +202,8 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& model, const PlanOpti
 }
 
 Result<std::vector<Tensor>> Plan::run(const std::unordered_map<std::string, Tensor>& inputs,
-                                      const std::vector<std::string>& outputs, ExecContext& ctx) {
+                                      const std::vector<std::string>& outputs, ExecContext& ctx,
+                                      const RunOptions& run_options) {
   std::vector<Tensor> values = constants_;
   for (const auto& name : graph_inputs_) {
     auto it = inputs.find(name);
@@ -174,9 +211,12 @@ Result<std::vector<Tensor>> Plan::run(const std::unordered_map<std::string, Tens
     values[ids_[name]] = it->second;
   }
   std::vector<Tensor> ins, outs;
-  for (auto& step : steps_) {
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    Step& step = steps_[k];
     ins.clear();
     for (int id : step.inputs) ins.push_back(id < 0 ? Tensor() : values[id]);
+    if (run_options.last_position_only && static_cast<int>(k) == last_position_step_)
+      ins[0] = last_position(ins[0]);
     outs.assign(step.outputs.size(), Tensor());
     Status s = step.op->run(ins, outs, ctx);
     if (!s.ok()) return Status::error(step.node->describe() + ": " + s.message());

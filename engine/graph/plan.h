@@ -20,6 +20,15 @@ Tensor tensor_of(const OnnxTensor& t);
 struct PlanOptions {
   // Layer of the KV cache a graph input feeds (e.g. "past_key_values.3.key" -> 3), or -1.
   std::function<int(const std::string& input_name)> kv_layer_of;
+  // A graph output [B, S, ...] that may be computed for the last position
+  // alone (the logits: generation needs only the last row, and the lm_head is
+  // the largest matmul of a small model).
+  std::string last_position_output;
+};
+
+struct RunOptions {
+  // Compute PlanOptions::last_position_output for position S-1 only: [B, 1, ...].
+  bool last_position_only = false;
 };
 
 class Plan {
@@ -29,7 +38,8 @@ class Plan {
 
   // inputs: graph input name -> value. Returns the requested graph outputs in order.
   Result<std::vector<Tensor>> run(const std::unordered_map<std::string, Tensor>& inputs,
-                                  const std::vector<std::string>& outputs, ExecContext& ctx);
+                                  const std::vector<std::string>& outputs, ExecContext& ctx,
+                                  const RunOptions& run_options = {});
 
   size_t step_count() const { return steps_.size(); }
   size_t folded_count() const { return folded_; }
@@ -52,6 +62,10 @@ class Plan {
   std::vector<bool> is_constant_;
   std::vector<std::string> graph_inputs_;
   std::vector<Step> steps_;
+  // Step whose input 0 [B, S, K] is cut to its last position under
+  // RunOptions::last_position_only, or -1 when the output's producer chain is
+  // not row-wise.
+  int last_position_step_ = -1;
   size_t folded_ = 0;
   size_t repacked_bytes_ = 0;
 };

@@ -33,6 +33,7 @@ const OpRegistry& op_registry() {
     register_reduce_ops(r);
     register_matmul_ops(r);
     register_attention_ops(r);
+    register_clip_ops(r);
     return r;
   }();
   return registry;

@@ -7,8 +7,9 @@ namespace rllm {
 
 KvCache::KvCache(const KvCacheConfig& cfg) : cfg_(cfg) {
   // Block layout: [layer][k|v][kv_head][token][head_dim].
-  block_floats_ = static_cast<size_t>(cfg.n_layers) * 2 * cfg.kv_heads * cfg.block_tokens * cfg.head_dim;
-  block_bytes_ = block_floats_ * sizeof(float);
+  assert(cfg.dtype == DType::f32 || cfg.dtype == DType::f16);
+  elem_bytes_ = cfg.dtype == DType::f16 ? 2 : 4;
+  block_bytes_ = static_cast<size_t>(cfg.n_layers) * 2 * cfg.kv_heads * cfg.block_tokens * cfg.head_dim * elem_bytes_;
   if (cfg_.max_blocks == 0)
     cfg_.max_blocks = (cfg.max_context + cfg.block_tokens - 1) / cfg.block_tokens;
 }
@@ -90,17 +91,26 @@ Status KvCache::append(int seq, int64_t n) {
   return ok_status();
 }
 
-float* KvCache::at(int seq, int layer, int kv, int head, int64_t pos) {
-  return const_cast<float*>(static_cast<const KvCache*>(this)->at(seq, layer, kv, head, pos));
+void* KvCache::slot(int seq, int layer, int kv, int head, int64_t pos) {
+  return const_cast<void*>(static_cast<const KvCache*>(this)->slot(seq, layer, kv, head, pos));
 }
 
-const float* KvCache::at(int seq, int layer, int kv, int head, int64_t pos) const {
+const void* KvCache::slot(int seq, int layer, int kv, int head, int64_t pos) const {
   const Sequence& s = seqs_[seq];
   int64_t bt = cfg_.block_tokens;
   assert(pos < static_cast<int64_t>(s.blocks.size()) * bt);
-  const float* base = block_ptr(s.blocks[pos / bt]);
   size_t off = ((static_cast<size_t>(layer) * 2 + kv) * cfg_.kv_heads + head) * bt + pos % bt;
-  return base + off * cfg_.head_dim;
+  return block_ptr(s.blocks[pos / bt]) + off * cfg_.head_dim * elem_bytes_;
+}
+
+float* KvCache::at(int seq, int layer, int kv, int head, int64_t pos) {
+  assert(cfg_.dtype == DType::f32);
+  return static_cast<float*>(slot(seq, layer, kv, head, pos));
+}
+
+const float* KvCache::at(int seq, int layer, int kv, int head, int64_t pos) const {
+  assert(cfg_.dtype == DType::f32);
+  return static_cast<const float*>(slot(seq, layer, kv, head, pos));
 }
 
 int64_t KvCache::blocks_in_use() const {

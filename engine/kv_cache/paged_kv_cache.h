@@ -4,6 +4,7 @@
 // held, not with the context length.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -20,6 +21,7 @@ struct KvCacheConfig {
   int block_tokens = 16;
   int64_t max_blocks = 0;     // pool limit; 0 = derived from max_context
   int64_t max_context = 0;    // longest sequence allowed
+  DType dtype = DType::f32;   // element type of K and V: f32 or f16
 };
 
 // Where each row of a batch stands: row b continues sequence seqs[b] at
@@ -48,7 +50,15 @@ class KvCache {
   // any shared block those positions fall in. Then length grows by n.
   Status append(int seq, int64_t n);
 
-  // K or V (kv = 0 / 1) of one head at one position: head_dim floats.
+  // K or V (kv = 0 / 1) of one head at one position: head_dim elements of
+  // config().dtype. Positions pos .. pos + contiguous(pos, end) - 1 of that
+  // head follow each other in memory (they share a block).
+  void* slot(int seq, int layer, int kv, int head, int64_t pos);
+  const void* slot(int seq, int layer, int kv, int head, int64_t pos) const;
+  int64_t contiguous(int64_t pos, int64_t end) const {
+    return std::min(end, (pos / cfg_.block_tokens + 1) * cfg_.block_tokens) - pos;
+  }
+  // slot() of an f32 cache.
   float* at(int seq, int layer, int kv, int head, int64_t pos);
   const float* at(int seq, int layer, int kv, int head, int64_t pos) const;
 
@@ -66,10 +76,10 @@ class KvCache {
   };
   Result<int32_t> take_block();
   void release_block(int32_t b);
-  float* block_ptr(int32_t b) const { return reinterpret_cast<float*>(storage_[b].get()); }
+  uint8_t* block_ptr(int32_t b) const { return storage_[b].get(); }
 
   KvCacheConfig cfg_;
-  size_t block_floats_ = 0, block_bytes_ = 0;
+  size_t elem_bytes_ = 4, block_bytes_ = 0;
   std::vector<AlignedBuffer> storage_;  // blocks, allocated on first use
   std::vector<int32_t> refs_;
   std::vector<int32_t> free_;

@@ -60,9 +60,24 @@ Status check_rotary(const AttnParams& p, int64_t pos_end, int64_t head_dim) {
   return ok_status();
 }
 
+// Stores one head's K or V row (f32) into the cache's element type.
+void store(KvCache& kv, void* dst, const float* src, int64_t hd) {
+  if (kv.config().dtype == DType::f16) kernels::f32_to_f16(src, static_cast<uint16_t*>(dst), hd);
+  else std::memcpy(dst, src, sizeof(float) * hd);
+}
+
+// n consecutive cached rows [n, hd] as f32: the cache itself, or `scratch`
+// widened from f16.
+const float* load(const KvCache& kv, const void* src, int64_t n, int64_t hd, std::vector<float>& scratch) {
+  if (kv.config().dtype == DType::f32) return static_cast<const float*>(src);
+  scratch.resize(static_cast<size_t>(n * hd));
+  kernels::f16_to_f32(static_cast<const uint16_t*>(src), scratch.data(), n * hd);
+  return scratch.data();
+}
+
 // q [B, S, nh*hd], k/v [B, S, kvh*hd] (row strides given) -> y [B, S, nh*hd].
 Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float* k, const float* v,
-              int64_t kv_stride, int64_t B, int64_t S, int64_t hd, bool f16_cache, float* y, ExecContext& ctx) {
+              int64_t kv_stride, int64_t B, int64_t S, int64_t hd, bool f16_model, float* y, ExecContext& ctx) {
   if (ctx.kv == nullptr || ctx.batch == nullptr) return Status::error("no KV cache bound to this run");
   if (p.layer < 0 || p.layer >= ctx.kv->config().n_layers)
     return Status::error("attention layer " + std::to_string(p.layer) + " has no KV cache");
@@ -77,30 +92,29 @@ Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float
   const int nh = p.num_heads, kvh = p.kv_heads;
   const int64_t rot = p.rotary ? p.cos.dim(1) * 2 : 0;
   std::vector<float> qr(static_cast<size_t>(B * S * nh * hd));
-  std::vector<float> cos_buf, sin_buf;
+  std::vector<float> row(static_cast<size_t>(hd)), cos_buf, sin_buf;
   for (int64_t b = 0; b < B; ++b) {
     if (p.rotary) RLLM_RETURN_IF_ERROR(check_rotary(p, bs.n_past[b] + S, hd));
     for (int64_t i = 0; i < S; ++i) {
       int64_t pos = bs.n_past[b] + i;
-      const float* cr = rot ? cache_row(p.cos, pos, cos_buf) : nullptr;
-      const float* sr = rot ? cache_row(p.sin, pos, sin_buf) : nullptr;
+      const float* c = rot ? cache_row(p.cos, pos, cos_buf) : nullptr;
+      const float* sn = rot ? cache_row(p.sin, pos, sin_buf) : nullptr;
       float* qrow = qr.data() + (b * S + i) * nh * hd;
       std::memcpy(qrow, q + (b * S + i) * q_stride, sizeof(float) * nh * hd);
       const float* krow = k + (b * S + i) * kv_stride;
       const float* vrow = v + (b * S + i) * kv_stride;
       for (int h = 0; h < kvh; ++h) {
-        float* kd = kv.at(bs.seqs[b], p.layer, 0, h, pos);
-        float* vd = kv.at(bs.seqs[b], p.layer, 1, h, pos);
-        std::memcpy(kd, krow + h * hd, sizeof(float) * hd);
-        std::memcpy(vd, vrow + h * hd, sizeof(float) * hd);
-        if (rot) kernels::rope(kd, 1, hd, rot, cr, sr, p.interleaved);
-        if (f16_cache) {
-          round_f16(kd, hd);
-          round_f16(vd, hd);
-        }
+        std::memcpy(row.data(), krow + h * hd, sizeof(float) * hd);
+        if (rot) kernels::rope(row.data(), 1, hd, rot, c, sn, p.interleaved);
+        // An f16 model's cache holds f16 values in ONNX Runtime too.
+        if (f16_model) round_f16(row.data(), hd);
+        store(kv, kv.slot(bs.seqs[b], p.layer, 0, h, pos), row.data(), hd);
+        std::memcpy(row.data(), vrow + h * hd, sizeof(float) * hd);
+        if (f16_model) round_f16(row.data(), hd);
+        store(kv, kv.slot(bs.seqs[b], p.layer, 1, h, pos), row.data(), hd);
       }
-      if (rot) kernels::rope(qrow, nh, hd, rot, cr, sr, p.interleaved);
-      if (f16_cache && rot) round_f16(qrow, nh * hd);
+      if (rot) kernels::rope(qrow, nh, hd, rot, c, sn, p.interleaved);
+      if (f16_model && rot) round_f16(qrow, nh * hd);
     }
   }
   const float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(static_cast<float>(hd));
@@ -109,7 +123,7 @@ Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float
   for (int64_t b = 0; b < B; ++b) max_len = std::max(max_len, bs.n_past[b] + S);
   // One unit of work = one (row, token, head) query.
   ctx.pool->parallel_for(B * S * nh, 1, [&](int64_t u0, int64_t u1) {
-    std::vector<float> scores(static_cast<size_t>(max_len));
+    std::vector<float> scores(static_cast<size_t>(max_len)), scratch;
     for (int64_t u = u0; u < u1; ++u) {
       int64_t h = u % nh, bi = u / nh, b = bi / S, i = bi % S;
       int64_t pos = bs.n_past[b] + i;
@@ -118,16 +132,23 @@ Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float
       const float* qh = qr.data() + bi * nh * hd + h * hd;
       int kh = static_cast<int>(h / group);
       int seq = bs.seqs[b];
-      for (int64_t t = first; t <= pos; ++t) {
-        float s = kernels::dot(qh, kv.at(seq, p.layer, 0, kh, t), hd) * scale;
-        if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
-        scores[t - first] = s;
+      for (int64_t t = first, n; t <= pos; t += n) {
+        n = kv.contiguous(t, pos + 1);
+        const float* keys = load(kv, kv.slot(seq, p.layer, 0, kh, t), n, hd, scratch);
+        for (int64_t j = 0; j < n; ++j) {
+          float s = kernels::dot(qh, keys + j * hd, hd) * scale;
+          if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
+          scores[t - first + j] = s;
+        }
       }
-      int64_t n = pos - first + 1;
-      kernels::softmax(scores.data(), n);
+      kernels::softmax(scores.data(), pos - first + 1);
       float* yh = y + bi * nh * hd + h * hd;
       std::memset(yh, 0, sizeof(float) * hd);
-      for (int64_t t = first; t <= pos; ++t) kernels::axpy(scores[t - first], kv.at(seq, p.layer, 1, kh, t), yh, hd);
+      for (int64_t t = first, n; t <= pos; t += n) {
+        n = kv.contiguous(t, pos + 1);
+        const float* values = load(kv, kv.slot(seq, p.layer, 1, kh, t), n, hd, scratch);
+        for (int64_t j = 0; j < n; ++j) kernels::axpy(scores[t - first + j], values + j * hd, yh, hd);
+      }
     }
   });
   return ok_status();

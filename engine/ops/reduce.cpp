@@ -1,5 +1,6 @@
-// ReduceSum / ReduceMean / ReduceMax over any set of axes.
+// ReduceSum / ReduceMean / ReduceMax / ReduceL2 over any set of axes.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "engine/ops/op_util.h"
@@ -7,7 +8,7 @@
 namespace rllm {
 namespace {
 
-enum class Red { sum, mean, max };
+enum class Red { sum, mean, max, l2 };
 
 template <typename T>
 void reduce_typed(Red op, const Tensor& x, const std::vector<bool>& reduced, Tensor& y) {
@@ -25,7 +26,7 @@ void reduce_typed(Red op, const Tensor& x, const std::vector<bool>& reduced, Ten
     int64_t o = 0;
     for (int d = 0; d < r; ++d) o += (reduced[d] ? 0 : idx[d]) * yst[d];
     double v = static_cast<double>(px[i]);
-    acc[o] = op == Red::max ? std::max(acc[o], v) : acc[o] + v;
+    acc[o] = op == Red::max ? std::max(acc[o], v) : acc[o] + (op == Red::l2 ? v * v : v);
     for (int d = r - 1; d >= 0; --d) {
       if (++idx[d] < s[d]) break;
       idx[d] = 0;
@@ -33,7 +34,8 @@ void reduce_typed(Red op, const Tensor& x, const std::vector<bool>& reduced, Ten
   }
   int64_t count = ny == 0 ? 1 : x.numel() / ny;
   for (int64_t o = 0; o < ny; ++o)
-    y.mut<T>()[o] = static_cast<T>(op == Red::mean ? acc[o] / static_cast<double>(count) : acc[o]);
+    y.mut<T>()[o] = static_cast<T>(op == Red::mean ? acc[o] / static_cast<double>(count)
+                                   : op == Red::l2 ? std::sqrt(acc[o]) : acc[o]);
 }
 
 Status reduce(Red op, std::vector<int64_t> axes, bool keepdims, bool noop_empty, bool axes_from_input,
@@ -93,6 +95,7 @@ void register_reduce_ops(OpRegistry& r) {
   r.add("", "ReduceSum", 1, reduce_factory(Red::sum, 13));
   r.add("", "ReduceMean", 1, reduce_factory(Red::mean, 18));
   r.add("", "ReduceMax", 1, reduce_factory(Red::max, 18));
+  r.add("", "ReduceL2", 1, reduce_factory(Red::l2, 18));
 }
 
 }  // namespace rllm

@@ -189,7 +189,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
 
 Result<std::unique_ptr<Model>> make_bpe_model(const nlohmann::json& j) {
   if (j.value("type", "BPE") != "BPE") {
-    return Status::error("tokenizer.json: unsupported model type \"" + j.value("type", "") + "\" (supported: BPE)");
+    return Status::error("tokenizer.json: unsupported model type \"" + j.value("type", "") + "\" (supported: BPE, WordPiece)");
   }
   if (j.contains("dropout") && !j["dropout"].is_null() && j["dropout"].get<double>() != 0.0) {
     return Status::error("tokenizer.json: BPE dropout is a training-time option and is not supported");

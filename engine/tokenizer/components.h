@@ -70,6 +70,8 @@ struct Parts {
   std::string chat_template;
   std::string bos_token;  // strings the chat template sees as bos_token / eos_token
   std::string eos_token;
+  int64_t truncation_max_length = 0;  // tokenizer.json "truncation": {"max_length"}; 0 if none
+  int32_t pad_id = 0;                 // "padding": {"pad_id"}, else [PAD] / <pad>, else 0
 };
 
 }  // namespace rllm::tok

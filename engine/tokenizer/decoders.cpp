@@ -180,6 +180,7 @@ class SequenceDecoder final : public Decoder {
 Result<std::unique_ptr<Decoder>> make_decoder(const json& j) {
   const std::string type = j.value("type", "");
   if (type == "ByteLevel") return std::unique_ptr<Decoder>(new ByteLevelDecoder());
+  if (type == "WordPiece") return make_wordpiece_decoder(j);
   if (type == "ByteFallback") return std::unique_ptr<Decoder>(new ByteFallbackDecoder());
   if (type == "Fuse") return std::unique_ptr<Decoder>(new FuseDecoder());
   if (type == "Strip") {
@@ -205,7 +206,7 @@ Result<std::unique_ptr<Decoder>> make_decoder(const json& j) {
     return std::unique_ptr<Decoder>(new SequenceDecoder(std::move(parts)));
   }
   return Status::error("tokenizer.json: unsupported decoder type \"" + type +
-                       "\" (supported: ByteLevel, ByteFallback, Fuse, Strip, Replace, Metaspace, Sequence)");
+                       "\" (supported: ByteLevel, ByteFallback, Fuse, Strip, Replace, Metaspace, WordPiece, Sequence)");
 }
 
 std::unique_ptr<Decoder> make_sentencepiece_decoder(bool strip_leading_space) {

@@ -17,6 +17,11 @@ Result<std::unique_ptr<Normalizer>> make_unicode_normalizer(const std::string& t
 Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const nlohmann::json& j);
 Result<std::unique_ptr<Decoder>> make_decoder(const nlohmann::json& j);
 Result<std::unique_ptr<Model>> make_bpe_model(const nlohmann::json& j);
+Result<std::unique_ptr<Model>> make_wordpiece_model(const nlohmann::json& j);
+std::unique_ptr<Decoder> make_wordpiece_decoder(const nlohmann::json& j);
+// BertNormalizer and BertPreTokenizer (ICU character classes).
+Result<std::unique_ptr<Normalizer>> make_bert_normalizer(const nlohmann::json& j);
+Result<std::unique_ptr<PreTokenizer>> make_bert_pre_tokenizer();
 
 // Replace "▁" by " ", join <0xNN> runs, fuse, and drop one leading space when the
 // encoder added a dummy prefix: the decoder chain of SentencePiece-style models.

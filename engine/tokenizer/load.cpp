@@ -83,7 +83,8 @@ Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const std::string& path
   auto p = std::make_unique<tok::Parts>();
   auto ctx = [&](const Status& s) { return Status::error(path + ": " + s.message()); };
   try {
-    auto model = tok::make_bpe_model(j.at("model"));
+    const json& mj = j.at("model");
+    auto model = mj.value("type", "BPE") == "WordPiece" ? tok::make_wordpiece_model(mj) : tok::make_bpe_model(mj);
     if (!model.ok()) return ctx(model.status());
     p->model = std::move(model).value();
     if (j.contains("normalizer") && !j["normalizer"].is_null()) {
@@ -114,6 +115,19 @@ Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const std::string& path
       t.normalized = a.value("normalized", false);
       t.special = a.value("special", false);
       p->added.add(std::move(t));
+    }
+    if (j.contains("truncation") && j["truncation"].is_object()) {
+      const int64_t max_len = j["truncation"].value("max_length", int64_t{0});
+      if (max_len < 0) return Status::error(path + ": truncation.max_length must not be negative");
+      p->truncation_max_length = max_len;
+    }
+    if (j.contains("padding") && j["padding"].is_object()) {
+      p->pad_id = j["padding"].value("pad_id", int32_t{0});
+    } else {
+      for (const char* name : {"[PAD]", "<pad>"}) {
+        const int32_t id = p->added.id_of(name);
+        if (id >= 0 && p->pad_id == 0) p->pad_id = id;
+      }
     }
   } catch (const json::exception& e) {
     return Status::error(path + ": unexpected tokenizer.json structure: " + e.what());

@@ -78,11 +78,12 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const json& j) {
     }
     return std::unique_ptr<Normalizer>(new Sequence(std::move(parts)));
   }
+  if (type == "BertNormalizer") return make_bert_normalizer(j);
   if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD" || type == "Lowercase") {
     return make_unicode_normalizer(type);
   }
   return Status::error("tokenizer.json: unsupported normalizer type \"" + type +
-                       "\" (supported: Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Sequence)");
+                       "\" (supported: Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, BertNormalizer, Sequence)");
 }
 
 }  // namespace rllm::tok

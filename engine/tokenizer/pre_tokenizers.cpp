@@ -1,4 +1,5 @@
-// Pre-tokenizers of tokenizer.json: ByteLevel, Split, Metaspace, Digits, Sequence,
+// Pre-tokenizers of tokenizer.json: ByteLevel, Split, Metaspace, Digits, Sequence
+// (BertPreTokenizer is in bert.cpp),
 // with HF's split behaviours (Isolated, Removed, MergedWith*, Contiguous).
 #include <nlohmann/json.hpp>
 
@@ -199,6 +200,7 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const json& j) {
     RLLM_ASSIGN_OR_RETURN(auto re, Regex::compile(Regex::escape(rep)));
     return std::unique_ptr<PreTokenizer>(new Metaspace(rep, prepend, j.value("split", true), std::move(re)));
   }
+  if (type == "BertPreTokenizer") return make_bert_pre_tokenizer();
   if (type == "Sequence") {
     std::vector<std::unique_ptr<PreTokenizer>> parts;
     for (const auto& p : j.at("pretokenizers")) {
@@ -208,7 +210,7 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const json& j) {
     return std::unique_ptr<PreTokenizer>(new Sequence(std::move(parts)));
   }
   return Status::error("tokenizer.json: unsupported pre_tokenizer type \"" + type +
-                       "\" (supported: ByteLevel, Split, Digits, Metaspace, Sequence)");
+                       "\" (supported: ByteLevel, Split, Digits, Metaspace, BertPreTokenizer, Sequence)");
 }
 
 }  // namespace rllm::tok

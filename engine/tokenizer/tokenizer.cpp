@@ -45,6 +45,20 @@ Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, bool add_s
   return ids;
 }
 
+Result<std::vector<int32_t>> Tokenizer::encode_truncated(std::string_view text, size_t max_length,
+                                                        bool& truncated) const {
+  RLLM_ASSIGN_OR_RETURN(std::vector<int32_t> plain, encode(text, false));
+  const tok::PostTemplate& post = parts_->post;
+  const size_t specials = post.prefix.size() + post.suffix.size();
+  const size_t room = max_length > specials ? max_length - specials : 0;
+  truncated = plain.size() > room;
+  if (truncated) plain.resize(room);
+  std::vector<int32_t> ids = post.prefix;
+  ids.insert(ids.end(), plain.begin(), plain.end());
+  ids.insert(ids.end(), post.suffix.begin(), post.suffix.end());
+  return ids;
+}
+
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {
   const tok::Parts& p = *parts_;
   std::vector<std::string> tokens;
@@ -75,6 +89,8 @@ int32_t Tokenizer::bos_id() const { return parts_->bos_id; }
 std::vector<int32_t> Tokenizer::eos_ids() const { return parts_->eos_ids; }
 bool Tokenizer::is_special(int32_t id) const { return parts_->added.is_special(id); }
 const std::string& Tokenizer::chat_template() const { return parts_->chat_template; }
+int64_t Tokenizer::truncation_max_length() const { return parts_->truncation_max_length; }
+int32_t Tokenizer::pad_id() const { return parts_->pad_id; }
 
 const std::string& Tokenizer::id_to_token(int32_t id) const {
   if (const tok::AddedToken* t = parts_->added.by_id(id)) return t->content;

@@ -34,6 +34,9 @@ class Tokenizer {
   // Invalid UTF-8 in `text` is an error value, not a crash.
   Result<std::vector<int32_t>> encode(std::string_view text, bool add_special_tokens = true) const;
   std::string decode(std::span<const int32_t> ids, bool skip_special_tokens = false) const;
+  // With special tokens, at most max_length ids in all: the text's own ids are cut
+  // first, as HF's truncation of a single sequence does; `truncated` says whether any were.
+  Result<std::vector<int32_t>> encode_truncated(std::string_view text, size_t max_length, bool& truncated) const;
 
   int32_t vocab_size() const;
   int32_t bos_id() const;  // -1 if none
@@ -43,6 +46,9 @@ class Tokenizer {
   const std::string& id_to_token(int32_t id) const;
   int32_t token_to_id(std::string_view token) const;  // -1 if absent
   const std::string& chat_template() const;           // "" if none
+  // tokenizer.json's truncation.max_length (0 if the file sets none) and pad id.
+  int64_t truncation_max_length() const;
+  int32_t pad_id() const;
 
   const tok::Parts& parts() const { return *parts_; }
 

@@ -1,5 +1,6 @@
 // MatMulNBits driver: prepares the activations once per call (int8 per block
 // or padded f32, see nbits_kernel.h), then splits N across the pool.
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -39,41 +40,24 @@ struct Workspace {
 };
 
 void prepare_row(const PackedNBits& w, bool int8_act, const float* a, const ActRows& act, int64_t m) {
-  const int64_t K = w.K(), kp = w.k_padded(), bs = w.block_size(), nb = w.n_blocks();
+  const int64_t K = w.K(), kp = w.k_padded(), bs = w.block_size(), nb = w.n_blocks(), nbp = w.n_blocks_padded();
   uint8_t* row = const_cast<uint8_t*>(static_cast<const uint8_t*>(act.data(m)));
-  float* da = const_cast<float*>(act.da(m));
-  float* asum = const_cast<float*>(act.asum(m));
-  std::memset(da, 0, size_t(w.n_slots()) * sizeof(float));
-  std::memset(asum, 0, size_t(w.n_slots()) * sizeof(float));
   if (int8_act) {
     int8_t* q = reinterpret_cast<int8_t*>(row);
-    // Block scales land in `da` in block order, then move to slots, a group
-    // of 8 blocks at a time (slots permute within a group).
+    float* da = const_cast<float*>(act.da(m));
+    float* asum = const_cast<float*>(act.asum(m));
     quantize_row_i8(a, K, bs, q, da);
     std::memset(q + K, 0, size_t(kp - K));
-    for (int64_t g = 0; g < nb; g += 8) {
-      float d[8] = {};
-      for (int64_t b = g; b < g + 8 && b < nb; ++b) d[b - g] = da[b];
-      for (int64_t b = g; b < g + 8; ++b) {
-        int32_t s = 0;
-        if (b < nb)
-          for (int64_t k = b * bs; k < (b + 1) * bs; ++k) s += q[k];
-        int64_t slot = slot_of_block(b, int(bs));
-        da[slot] = d[b - g];
-        asum[slot] = float(s);
-      }
+    for (int64_t b = 0; b < nbp; ++b) {
+      int32_t s = 0;
+      for (int64_t k = b * bs; k < (b + 1) * bs; ++k) s += q[k];
+      asum[b] = float(s);
+      if (b >= nb) da[b] = 0.0f;
     }
   } else {
     float* x = reinterpret_cast<float*>(row);
     std::memcpy(x, a, size_t(K) * sizeof(float));
     std::memset(x + K, 0, size_t(kp - K) * sizeof(float));
-    for (int64_t b = 0; b < nb; ++b) {
-      float s = 0.0f;
-      for (int64_t k = b * bs; k < (b + 1) * bs; ++k) s += x[k];
-      int64_t slot = slot_of_block(b, int(bs));
-      da[slot] = 1.0f;
-      asum[slot] = s;
-    }
   }
 }
 
@@ -88,17 +72,17 @@ void matmul_nbits_with(const NBitsKernel& k, const PackedNBits& w, const float* 
   ActRows act;
   int64_t data_bytes = w.k_padded() * (k.int8_activations ? 1 : 4);
   act.da_off = round_up(data_bytes, 64);
-  act.asum_off = act.da_off + round_up(w.n_slots() * 4, 64);
-  act.stride = act.asum_off + round_up(w.n_slots() * 4, 64);
+  act.asum_off = act.da_off + round_up(w.n_blocks_padded() * 4, 64);
+  act.stride = act.asum_off + round_up(w.n_blocks_padded() * 4, 64);
   thread_local Workspace ws;
   act.base = ws.get(size_t(act.stride * M));
   pool.parallel_for(M, 1, [&](int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) prepare_row(w, k.int8_activations, A + m * w.K(), act, m);
   });
-  // Tiles of 16 output columns keep every thread's range a multiple of the
-  // kernels' row tile.
-  pool.parallel_for(w.N(), 16, [&](int64_t n0, int64_t n1) {
-    k.fn(w, act, M, n0, n1, bias, Y, w.N());
+  // Threads take whole panels of 8 output columns.
+  constexpr int64_t P = PackedNBits::kPanel;
+  pool.parallel_for(w.n_panels(), 1, [&](int64_t p0, int64_t p1) {
+    k.fn(w, act, M, p0 * P, std::min(w.N(), p1 * P), bias, Y, w.N());
   });
 }
 

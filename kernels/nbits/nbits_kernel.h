@@ -1,25 +1,29 @@
 // MatMulNBits micro-kernel interface (internal to kernels/ and its tests).
 //
-// Packed weight layout (PackedNBits), built by pack_nbits:
-//   weights [N, row_bytes]: each row is K padded with zeros to kp (a multiple
-//     of 32 and of the block size), cut into 32-value chunks:
-//       4-bit: 16 bytes per chunk, byte j = q[j] | q[j+16] << 4 (so a 128-bit
-//              load, AND 0x0F and >> 4 give values 0..15 and 16..31);
-//       8-bit: 32 bytes per chunk, int8 q - 128.
-//   scales [N, n_slots] f32 and zero points [N, n_slots] (u8, or f32 when typed;
-//     the ONNX values: kernels subtract 128 for 8-bit) in *slot* order:
-//     blocks go in groups of 8; in a group, block i sits at slot i for
-//     bs >= 32 and at slot (i % 2) * 4 + i / 2 for bs = 16, the order in which
-//     two levels of 128-bit-lane horizontal adds produce the block sums of
-//     four 32-value chunks. Unused slots hold scale 0.
+// Packed weight layout (PackedNBits), built by pack_nbits. W's rows (output
+// columns n) go in panels of 8; K is padded with zeros to kp (a multiple of 32
+// and of the block size) and cut into chunks of 32 values. A chunk of a panel
+// holds 8 "quads" of 4 consecutive K values, each quad as 32 bytes: byte
+// 4c + i = q[8p + c][k0 + i] (column c, so one vpmaddubsw / vpdpbusd against a
+// broadcast of 4 activation bytes yields 8 column partial sums, no horizontal
+// reduction). Quad t (K values 4t..4t+3 of the chunk) and quad t + 4 (values
+// 16 + 4t..) are stored together:
+//   4-bit: 128 bytes per chunk; 32-byte vector t = quad t | quad t+4 << 4
+//          (AND 0x0F and >> 4 give both, values 0..15);
+//   8-bit: 256 bytes per chunk; vector 2t = quad t, 2t + 1 = quad t + 4, int8 q - 128.
+// Columns past N are zero. Per panel and block (n_blocks_padded of them), 8
+// scales f32 and, when present, 8 zero points (u8, or f32 when typed), the ONNX
+// values; padding blocks and columns have scale 0.
 //   W[n, k] = (q - zp) * scale.
 //
 // Activations are prepared per row of A into a workspace row (ActRows):
 //   data [kp]: int8 (q8a kernels: symmetric per weight block, quantize_row_i8)
 //              or f32 (f32a kernels), zero-padded;
-//   da [n_slots]: activation block scale (1 for f32a), slot order;
-//   asum [n_slots]: sum of the block's activation values (as used: int8 or f32).
-// Every kernel computes, per output, sum_b scale_b * da_b * (dot_b - zp_b * asum_b).
+//   da [n_blocks_padded]: activation block scale (q8a only);
+//   asum [n_blocks_padded]: sum of the block's int8 values (q8a only).
+// The q8a kernels compute, per output, sum_b da_b * scale_b * (dot_b - zp_b * asum_b)
+// with dot_b the integer block dot (4-bit values 0..15, 8-bit values q - 128 and
+// zp - 128); the f32a kernels dequantize W and run an fp32 dot.
 #pragma once
 
 #include <cstdint>
@@ -29,10 +33,28 @@
 
 namespace rllm::kernels::nbits {
 
-inline int64_t slot_of_block(int64_t b, int block_size) {
-  if (block_size >= 32) return b;
-  int64_t i = b % 8;
-  return b - i + (i % 2) * 4 + i / 2;
+// Value q (0 .. 2^bits - 1) of column n, K index k of the packed weights.
+inline int packed_q(const PackedNBits& w, int64_t n, int64_t k) {
+  const uint8_t* chunk = w.panel(n / 8) + k / 32 * w.chunk_bytes();
+  int64_t r = k % 32, t = r % 16 / 4, c = n % 8, i = r % 4;
+  bool upper = r >= 16;  // quad t + 4
+  if (w.bits() == 8) return int(int8_t(chunk[(2 * t + upper) * 32 + c * 4 + i])) + 128;
+  uint8_t byte = chunk[t * 32 + c * 4 + i];
+  return upper ? byte >> 4 : byte & 0x0F;
+}
+
+// Scale / zero point of column n, block b (zp as the ONNX value, as a float).
+inline float packed_scale(const PackedNBits& w, int64_t n, int64_t b) {
+  return w.scales()[(n / 8 * w.n_blocks_padded() + b) * 8 + n % 8];
+}
+inline float packed_zp(const PackedNBits& w, int64_t n, int64_t b) {
+  int64_t i = (n / 8 * w.n_blocks_padded() + b) * 8 + n % 8;
+  switch (w.zp_mode()) {
+    case ZeroPoints::none: return float(1 << (w.bits() - 1));
+    case ZeroPoints::packed_u8: return float(w.zp_u8()[i]);
+    case ZeroPoints::typed: return w.zp_f32()[i];
+  }
+  return 0.0f;
 }
 
 struct ActRows {
@@ -44,8 +66,8 @@ struct ActRows {
   const float* asum(int64_t m) const { return reinterpret_cast<const float*>(base + m * stride + asum_off); }
 };
 
-// Y[m, n] = sum over blocks (+ bias[n]) for m in [0, M), n in [n0, n1);
-// Y row stride ldy. bias may be null.
+// Y[m, n] (+ bias[n]) for m in [0, M), n in [n0, n1); n0 is a multiple of
+// 8 (a panel boundary). Y row stride ldy. bias may be null.
 using NBitsKernelFn = void (*)(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0,
                                int64_t n1, const float* bias, float* Y, int64_t ldy);
 

@@ -70,7 +70,77 @@ void dequantize_nbits(const NBitsWeights& w, float* out) {
     }
 }
 
-PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level) {
+namespace {
+
+// 4 nibbles n0..n3 of x (low first) -> the low nibbles of 4 bytes.
+inline uint32_t spread_nibbles(uint32_t x) {
+  uint32_t v = (x & 0x00FFu) | ((x & 0xFF00u) << 8);
+  return (v & 0x000F000Fu) | ((v & 0x00F000F0u) << 4);
+}
+
+// Chunk j (K values 32j .. 32j + 31) of column c from src (the ONNX row's
+// bytes for those values: 16 for 4-bit, 32 for 8-bit) into a packed chunk.
+void pack_chunk(const uint8_t* src, int bits, int64_t c, uint8_t* chunk) {
+  if (bits == 4) {
+    for (int t = 0; t < 4; ++t) {
+      uint32_t lo = src[2 * t] | uint32_t(src[2 * t + 1]) << 8;          // values 4t .. 4t+3
+      uint32_t hi = src[8 + 2 * t] | uint32_t(src[8 + 2 * t + 1]) << 8;  // values 16+4t ..
+      uint32_t out = spread_nibbles(lo) | spread_nibbles(hi) << 4;
+      std::memcpy(chunk + t * 32 + c * 4, &out, 4);
+    }
+  } else {
+    for (int t = 0; t < 4; ++t) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, src + 4 * t, 4);
+      std::memcpy(&hi, src + 16 + 4 * t, 4);
+      lo ^= 0x80808080u;  // u8 q -> int8 q - 128
+      hi ^= 0x80808080u;
+      std::memcpy(chunk + 2 * t * 32 + c * 4, &lo, 4);
+      std::memcpy(chunk + (2 * t + 1) * 32 + c * 4, &hi, 4);
+    }
+  }
+}
+
+// Destination arrays of a PackedNBits being built.
+struct PackOut {
+  uint8_t* weights;
+  float* scales;
+  uint8_t* zp8;
+  float* zpf;
+};
+
+// Packs panels [p0, p1) of w (p gives the layout).
+void pack_panels(const NBitsWeights& w, const PackedNBits& p, const PackOut& o, int64_t p0, int64_t p1) {
+  OnnxReader r{w, p.n_blocks()};
+  const int64_t row_len = p.n_blocks() * w.block_size * w.bits / 8;  // ONNX bytes per row
+  const int64_t src_chunk = 32 * w.bits / 8, n_chunks = p.k_padded() / 32, nbp = p.n_blocks_padded();
+  for (int64_t pi = p0; pi < p1; ++pi) {
+    uint8_t* panel = o.weights + pi * p.panel_bytes();
+    for (int64_t c = 0; c < 8 && pi * 8 + c < w.N; ++c) {
+      const int64_t n = pi * 8 + c;
+      const uint8_t* row = w.b + n * row_len;
+      for (int64_t j = 0; j < n_chunks; ++j) {
+        const uint8_t* src = row + j * src_chunk;
+        uint8_t tail[32] = {};
+        if ((j + 1) * src_chunk > row_len) {  // past the last block (bs 16): zeros
+          std::memcpy(tail, src, size_t(row_len - j * src_chunk));
+          src = tail;
+        }
+        pack_chunk(src, w.bits, c, panel + j * p.chunk_bytes());
+      }
+      for (int64_t b = 0; b < p.n_blocks(); ++b) {
+        const int64_t i = (pi * nbp + b) * 8 + c;
+        o.scales[i] = r.scale(n, b);
+        if (w.zp == ZeroPoints::packed_u8) o.zp8[i] = uint8_t(r.zero_point(n, b));
+        if (w.zp == ZeroPoints::typed) o.zpf[i] = r.zero_point(n, b);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool) {
   assert(valid(w));
   PackedNBits p;
   p.n_ = w.N;
@@ -81,63 +151,35 @@ PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level) {
   p.zp_ = w.zp;
   p.nb_ = (w.K + w.block_size - 1) / w.block_size;
   p.kp_ = round_up(p.nb_ * w.block_size, 32);
-  p.n_slots_ = round_up(p.kp_ / w.block_size, 8);
 
-  size_t weight_bytes = size_t(w.N * p.row_bytes());
-  size_t param_bytes = size_t(w.N * p.n_slots_) * sizeof(float);
+  const int64_t panels = p.n_panels();
+  size_t weight_bytes = size_t(panels * p.panel_bytes());
+  size_t params = size_t(panels * p.n_blocks_padded() * 8);
   p.scales_off_ = round_up(int64_t(weight_bytes), 64);
-  p.zp_off_ = p.scales_off_ + round_up(int64_t(param_bytes), 64);
-  size_t zp_bytes = w.zp == ZeroPoints::none        ? 0
-                    : w.zp == ZeroPoints::packed_u8 ? size_t(w.N * p.n_slots_)
-                                                    : param_bytes;
+  p.zp_off_ = p.scales_off_ + round_up(int64_t(params * sizeof(float)), 64);
+  size_t zp_bytes = w.zp == ZeroPoints::none ? 0 : w.zp == ZeroPoints::packed_u8 ? params : params * sizeof(float);
   p.bytes_ = size_t(round_up(int64_t(p.zp_off_ + zp_bytes), 64));
   p.data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, p.bytes_)));
-  std::memset(p.data_.get(), 0, p.bytes_);
-
-  OnnxReader r{w, p.nb_};
-  uint8_t* wt = p.data_.get();
-  float* scales = reinterpret_cast<float*>(wt + p.scales_off_);
-  uint8_t* zp8 = wt + p.zp_off_;
-  float* zpf = reinterpret_cast<float*>(wt + p.zp_off_);
-  const int bias = w.bits == 8 ? 128 : 0;  // 8-bit values are stored as int8 q - 128
-  for (int64_t n = 0; n < w.N; ++n) {
-    uint8_t* row = wt + n * p.row_bytes();
-    for (int64_t k = 0; k < w.K; ++k) {
-      int q = r.q(n, k);
-      int64_t chunk = k / 32, j = k % 32;
-      if (w.bits == 8) {
-        row[k] = uint8_t(q - bias);
-      } else {
-        uint8_t& byte = row[chunk * 16 + j % 16];
-        byte = uint8_t(byte | (j < 16 ? q : q << 4));
-      }
-    }
-    for (int64_t b = 0; b < p.nb_; ++b) {
-      int64_t s = n * p.n_slots_ + nbits::slot_of_block(b, w.block_size);
-      scales[s] = r.scale(n, b);
-      if (w.zp == ZeroPoints::packed_u8) zp8[s] = uint8_t(r.zero_point(n, b));
-      if (w.zp == ZeroPoints::typed) zpf[s] = r.zero_point(n, b);
-    }
-  }
+  uint8_t* data = p.data_.get();
+  // Only the tail panel's missing columns and the padding blocks stay zero:
+  // clear the parameter arrays and the last panel, the rest is overwritten.
+  std::memset(data + (panels - 1) * p.panel_bytes(), 0, size_t(p.panel_bytes()));
+  std::memset(data + weight_bytes, 0, p.bytes_ - weight_bytes);
+  PackOut o{data, reinterpret_cast<float*>(data + p.scales_off_), data + p.zp_off_,
+            reinterpret_cast<float*>(data + p.zp_off_)};
+  auto run = [&](int64_t p0, int64_t p1) { pack_panels(w, p, o, p0, p1); };
+  if (pool != nullptr) pool->parallel_for(panels, 16, run);
+  else run(0, panels);
   return p;
 }
 
 void dequantize_packed(const PackedNBits& p, float* out) {
-  const int bias = p.bits() == 8 ? 128 : 0;
-  for (int64_t n = 0; n < p.N(); ++n) {
-    const uint8_t* row = p.weights() + n * p.row_bytes();
+  for (int64_t n = 0; n < p.N(); ++n)
     for (int64_t k = 0; k < p.K(); ++k) {
       int64_t b = k / p.block_size();
-      int64_t s = n * p.n_slots() + nbits::slot_of_block(b, p.block_size());
-      int64_t chunk = k / 32, j = k % 32;
-      int q = p.bits() == 8 ? int(int8_t(row[k])) + bias
-                            : (j < 16 ? row[chunk * 16 + j] & 0x0F : row[chunk * 16 + j - 16] >> 4);
-      float zp = p.zp_mode() == ZeroPoints::none        ? float(1 << (p.bits() - 1))
-                 : p.zp_mode() == ZeroPoints::packed_u8 ? float(p.zp_u8()[s])
-                                                        : p.zp_f32()[s];
-      out[n * p.K() + k] = (float(q) - zp) * p.scales()[s];
+      float q = float(nbits::packed_q(p, n, k));
+      out[n * p.K() + k] = (q - nbits::packed_zp(p, n, b)) * nbits::packed_scale(p, n, b);
     }
-  }
 }
 
 }  // namespace rllm::kernels

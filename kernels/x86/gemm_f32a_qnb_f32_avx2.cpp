@@ -1,100 +1,107 @@
-// MatMulNBits, accuracy_level 0 on AVX2: f32 activations. Weights of 4 rows
-// are dequantized (zero point and scale folded in) into a 4 x 256 f32 tile on
-// the stack, then a 2x4 register-blocked FMA dot runs over all rows of A.
+// MatMulNBits, accuracy_level 0 on AVX2: f32 activations. A panel's weights
+// (8 columns) are dequantized, 256 K values at a time, into an f32 tile
+// [256][8] on the stack (each quad transposed to K-major with one shuffle and
+// one permute); then MR = 8 rows of A run over it with one FMA per K value
+// and row (8 columns per ymm lane).
 #include "kernels/x86/qnb_avx2.h"
 
 namespace rllm::kernels::nbits {
 namespace {
 
-constexpr int64_t kNr = 4;    // weight rows per tile
-constexpr int64_t kKc = 256;  // K values per dequantized tile
+constexpr int64_t kKc = 256;  // K values per dequantized tile (a multiple of 32 and of bs)
+constexpr int64_t kMr = 8;    // activation rows per register tile
 
-template <int kBits, ZeroPoints kZp>
-float zero_point(const PackedNBits& w, int64_t s) {
-  constexpr float kShift = kBits == 8 ? 128.0f : 0.0f;
-  if constexpr (kZp == ZeroPoints::none) return float(1 << (kBits - 1)) - kShift;
-  else if constexpr (kZp == ZeroPoints::packed_u8) return float(w.zp_u8()[s]) - kShift;
-  else return w.zp_f32()[s] - kShift;
-}
-
-// out[0..31] = (q - zp) * scale for chunk c of row n.
+// tile[k - k0][c] = W[8p + c][k] for k in [k0, k0 + kc).
 template <int kBits, int kBs, ZeroPoints kZp>
-void dequant_chunk(const PackedNBits& w, int64_t n, int64_t c, float* out) {
-  const uint8_t* row = w.weights() + n * w.row_bytes();
-  __m128i q8[2];  // values 0..15 and 16..31 as 16 bytes each
-  constexpr bool is_signed = kBits == 8;
-  if constexpr (!is_signed) {
-    __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c * 16));
-    __m128i mask = _mm_set1_epi8(0x0F);
-    q8[0] = _mm_and_si128(t, mask);
-    q8[1] = _mm_and_si128(_mm_srli_epi16(t, 4), mask);
-  } else {
-    q8[0] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c * 32));
-    q8[1] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c * 32 + 16));
-  }
-  for (int h = 0; h < 2; ++h) {
-    int64_t b = (c * 32 + h * 16) / kBs;
-    int64_t s = n * w.n_slots() + slot_of_block(b, kBs);
-    __m256 scale = _mm256_set1_ps(w.scales()[s]);
-    __m256 nzs = _mm256_set1_ps(-zero_point<kBits, kZp>(w, s) * w.scales()[s]);
-    __m128i lo = q8[h], hi = _mm_srli_si128(q8[h], 8);
-    __m256i i0 = is_signed ? _mm256_cvtepi8_epi32(lo) : _mm256_cvtepu8_epi32(lo);
-    __m256i i1 = is_signed ? _mm256_cvtepi8_epi32(hi) : _mm256_cvtepu8_epi32(hi);
-    _mm256_store_ps(out + h * 16, _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), scale, nzs));
-    _mm256_store_ps(out + h * 16 + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1), scale, nzs));
-  }
-}
-
-// Y[m, n .. n+3] += A[m, k0 .. k0+kc) · tile for m in [0, M).
-void dot_tile(const float (*tile)[kKc], int64_t kc, const ActRows& act, int64_t M, int64_t k0,
-              float* Y, int64_t ldy, int64_t n, int64_t nr) {
-  int64_t m = 0;
-  for (; m + 2 <= M; m += 2) {
-    const float* a0 = static_cast<const float*>(act.data(m)) + k0;
-    const float* a1 = static_cast<const float*>(act.data(m + 1)) + k0;
-    __m256 acc[2][kNr];
-    for (int r = 0; r < kNr; ++r) acc[0][r] = acc[1][r] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < kc; k += 8) {
-      __m256 x0 = _mm256_loadu_ps(a0 + k), x1 = _mm256_loadu_ps(a1 + k);
-      for (int r = 0; r < kNr; ++r) {
-        __m256 wv = _mm256_load_ps(tile[r] + k);
-        acc[0][r] = _mm256_fmadd_ps(x0, wv, acc[0][r]);
-        acc[1][r] = _mm256_fmadd_ps(x1, wv, acc[1][r]);
+void dequant_tile(const PackedNBits& w, int64_t p, int64_t k0, int64_t kc, float* tile) {
+  // In each 128-bit lane (4 columns x 4 K values, column-major) -> K-major;
+  // then the 32-bit permute puts the two lanes' column groups side by side.
+  const __m256i kT = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+                                      0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m256i kP = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const int64_t nbp = w.n_blocks_padded();
+  const float* scales = w.scales() + p * nbp * 8;
+  for (int64_t j = k0 / 32; j < (k0 + kc) / 32; ++j) {
+    const uint8_t* cw = w.panel(p) + j * w.chunk_bytes();
+    for (int t = 0; t < 4; ++t) {
+      __m256i v[2];
+      if constexpr (kBits == 4) {
+        __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 32));
+        v[0] = _mm256_and_si256(x, m4);
+        v[1] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
+      } else {
+        v[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64));
+        v[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64 + 32));
+      }
+      for (int h = 0; h < 2; ++h) {
+        const int64_t k = j * 32 + h * 16 + 4 * t, b = k / kBs;
+        const __m256 s = _mm256_loadu_ps(scales + b * 8);
+        const __m256 zs = _mm256_mul_ps(load_zp<kBits, kZp>(w, (p * nbp + b) * 8), s);
+        __m256i x = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v[h], kT), kP);
+        __m128i lo = _mm256_castsi256_si128(x), hi = _mm256_extracti128_si256(x, 1);
+        __m128i q8[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+        for (int i = 0; i < 4; ++i) {
+          __m256i q = kBits == 4 ? _mm256_cvtepu8_epi32(q8[i]) : _mm256_cvtepi8_epi32(q8[i]);
+          _mm256_store_ps(tile + (k - k0 + i) * 8, _mm256_fmsub_ps(_mm256_cvtepi32_ps(q), s, zs));
+        }
       }
     }
-    for (int64_t r = 0; r < nr; ++r) {
-      Y[m * ldy + n + r] += hsum(acc[0][r]);
-      Y[(m + 1) * ldy + n + r] += hsum(acc[1][r]);
-    }
   }
-  for (; m < M; ++m) {
-    const float* a0 = static_cast<const float*>(act.data(m)) + k0;
-    __m256 acc[kNr];
-    for (int r = 0; r < kNr; ++r) acc[r] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < kc; k += 8) {
-      __m256 x0 = _mm256_loadu_ps(a0 + k);
-      for (int r = 0; r < kNr; ++r) acc[r] = _mm256_fmadd_ps(x0, _mm256_load_ps(tile[r] + k), acc[r]);
+}
+
+// Y[m0 .. m0+MR, cols] (+)= A[m0 .. m0+MR, k0 .. k0+kc) · tile.
+template <int MR>
+void tile_dot(const float* tile, int64_t kc, const ActRows& act, int64_t m0, int64_t k0, bool first,
+              const float* bias, float* Y, int64_t ldy, int nr) {
+  const float* a[MR];
+  __m256 acc[MR];
+  for (int m = 0; m < MR; ++m) {
+    a[m] = static_cast<const float*>(act.data(m0 + m)) + k0;
+    acc[m] = _mm256_setzero_ps();
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 wv = _mm256_load_ps(tile + k * 8);
+    for (int m = 0; m < MR; ++m) acc[m] = _mm256_fmadd_ps(_mm256_broadcast_ss(a[m] + k), wv, acc[m]);
+  }
+  for (int m = 0; m < MR; ++m) {
+    float* y = Y + (m0 + m) * ldy;
+    if (first) {
+      store_cols(y, acc[m], bias, nr);
+    } else if (nr == 8) {
+      _mm256_storeu_ps(y, _mm256_add_ps(acc[m], _mm256_loadu_ps(y)));
+    } else {
+      alignas(32) float t[8];
+      _mm256_store_ps(t, acc[m]);
+      for (int c = 0; c < nr; ++c) y[c] += t[c];
     }
-    for (int64_t r = 0; r < nr; ++r) Y[m * ldy + n + r] += hsum(acc[r]);
   }
 }
 
 template <int kBits, int kBs, ZeroPoints kZp>
 void run_f32a(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0, int64_t n1, const float* bias,
               float* Y, int64_t ldy) {
-  alignas(32) float tile[kNr][kKc];
-  for (int64_t n = n0; n < n1; n += kNr) {
-    const int64_t nr = n1 - n < kNr ? n1 - n : kNr;
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t r = 0; r < nr; ++r) Y[m * ldy + n + r] = bias ? bias[n + r] : 0.0f;
+  alignas(32) float tile[kKc * 8];
+  for (int64_t n = n0; n < n1; n += 8) {
+    const int64_t p = n / 8;
+    const int nr = n1 - n < 8 ? int(n1 - n) : 8;
+    const float* bp = bias ? bias + n : nullptr;
     for (int64_t k0 = 0; k0 < w.k_padded(); k0 += kKc) {
       const int64_t kc = w.k_padded() - k0 < kKc ? w.k_padded() - k0 : kKc;
-      for (int64_t r = 0; r < kNr; ++r)
-        for (int64_t c = 0; c < kc / 32; ++c) {
-          if (r < nr) dequant_chunk<kBits, kBs, kZp>(w, n + r, k0 / 32 + c, tile[r] + c * 32);
-          else for (int j = 0; j < 32; ++j) tile[r][c * 32 + j] = 0.0f;
-        }
-      dot_tile(tile, kc, act, M, k0, Y, ldy, n, nr);
+      dequant_tile<kBits, kBs, kZp>(w, p, k0, kc, tile);
+      const bool first = k0 == 0;
+      int64_t m = 0;
+      for (; m + kMr <= M; m += kMr) tile_dot<kMr>(tile, kc, act, m, k0, first, bp, Y + n, ldy, nr);
+      switch (M - m) {
+        case 7: tile_dot<7>(tile, kc, act, m, k0, first, bp, Y + n, ldy, nr); break;
+        case 6: tile_dot<6>(tile, kc, act, m, k0, first, bp, Y + n, ldy, nr); break;
+        case 5: tile_dot<5>(tile, kc, act, m, k0, first, bp, Y + n, ldy, nr); break;
+        case 4: tile_dot<4>(tile, kc, act, m, k0, first, bp, Y + n, ldy, nr); break;
+        case 3: tile_dot<3>(tile, kc, act, m, k0, first, bp, Y + n, ldy, nr); break;
+        case 2: tile_dot<2>(tile, kc, act, m, k0, first, bp, Y + n, ldy, nr); break;
+        case 1: tile_dot<1>(tile, kc, act, m, k0, first, bp, Y + n, ldy, nr); break;
+        default: break;
+      }
     }
   }
 }

@@ -7,12 +7,11 @@ namespace rllm::kernels::nbits {
 namespace {
 
 struct DotVnni {
-  template <int kBits>
-  static __m256i dot_acc(__m256i acc, __m256i w, const int8_t* a) {
-    __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-    if constexpr (kBits == 4) return _mm256_dpbusd_epi32(acc, w, av);
-    // Unsigned operand |w| with w's sign moved onto a (|a| <= 127).
-    else return _mm256_dpbusd_epi32(acc, _mm256_abs_epi8(w), _mm256_sign_epi8(av, w));
+  static __m256i quad4(__m256i acc, __m256i w, __m256i a) { return _mm256_dpbusd_epi32(acc, w, a); }
+  static __m256i widen4(__m256i acc) { return acc; }  // already int32
+  // Unsigned operand |w| with w's sign moved onto a (|a| <= 127).
+  static __m256i quad8(__m256i acc, __m256i w_abs, __m256i w, __m256i a) {
+    return _mm256_dpbusd_epi32(acc, w_abs, _mm256_sign_epi8(a, w));
   }
 };
 

@@ -1,6 +1,9 @@
 // The q8a MatMulNBits kernel body, generic over the integer dot (DotAvx2,
-// DotVnni): GEMV (M = 1) streams each weight row once; GEMM unpacks a group
-// of weight chunks once and reuses it for up to 32 activation rows.
+// DotVnni). A tile is MR activation rows x one panel of 8 weight columns:
+// per quad of 4 K values, one weight vector (unpacked once, shared by the MR
+// rows) meets MR broadcasts of 4 activation bytes; the 8 lanes are the 8
+// columns, so block sums need no horizontal reduction. Block scales, zero
+// points and activation scales are applied per block in fp32.
 // Internal linkage, as qnb_avx2.h explains.
 #pragma once
 
@@ -9,52 +12,124 @@
 namespace rllm::kernels::nbits {
 namespace {
 
-constexpr int64_t kRowsPerPass = 32;  // activation rows sharing one unpacked weight group
+// vpmaddubsw (u8 x s8 -> pairwise int16) + vpmaddwd.
+struct DotAvx2 {
+  // 4-bit: u4 x s8 pair sums are <= 2 * 15 * 127 = 3810 in magnitude, so the
+  // 8 quads of a 32-value chunk add up in int16 (<= 30480), widened once.
+  static __m256i quad4(__m256i acc, __m256i w, __m256i a) {
+    return _mm256_add_epi16(acc, _mm256_maddubs_epi16(w, a));
+  }
+  static __m256i widen4(__m256i acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
+  // 8-bit: s8 x s8 as |w| x (a with w's sign); a pair sum (<= 2 * 128 * 127)
+  // fits int16 once, so it is widened every quad.
+  static __m256i quad8(__m256i acc, __m256i w_abs, __m256i w, __m256i a) {
+    __m256i p = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(a, w));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+  }
+};
+
+// Chunk sums for bs = 16 go to two accumulators (values 0-15: block 2j,
+// values 16-31: block 2j + 1); otherwise to one.
+template <typename Dot, int kBits, int kBs, ZeroPoints kZp, int MR>
+inline void tile_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t p, int nr,
+                     const float* bias, float* Y, int64_t ldy) {
+  const int64_t n_chunks = w.k_padded() / 32, nbp = w.n_blocks_padded();
+  const uint8_t* wp = w.panel(p);
+  const float* scales = w.scales() + p * nbp * 8;
+  const int8_t* a[MR];
+  const float* da[MR];
+  const float* as[MR];
+  __m256 acc[MR];
+  __m256i isum[MR];  // int32 block sums across chunks (bs > 32)
+  for (int m = 0; m < MR; ++m) {
+    a[m] = static_cast<const int8_t*>(act.data(m0 + m));
+    da[m] = act.da(m0 + m);
+    as[m] = act.asum(m0 + m);
+    acc[m] = _mm256_setzero_ps();
+    isum[m] = _mm256_setzero_si256();
+  }
+  // acc[m] += (scale * da) * (sums[m] - zp * asum) for block b: for integer
+  // zero points the bracket is exact, so each block adds what onnxruntime's
+  // int8 path adds (its block scale is scale_a * scale_b).
+  auto block_done = [&](int64_t b, const __m256i* sums) {
+    const __m256 s = _mm256_loadu_ps(scales + b * 8);
+    constexpr bool kZeroZp = kBits == 8 && kZp == ZeroPoints::none;  // 128 - 128
+    [[maybe_unused]] __m256 zp;
+    if constexpr (!kZeroZp) zp = load_zp<kBits, kZp>(w, (p * nbp + b) * 8);
+    for (int m = 0; m < MR; ++m) {
+      __m256 t = _mm256_cvtepi32_ps(sums[m]);
+      if constexpr (!kZeroZp) t = _mm256_fnmadd_ps(zp, _mm256_broadcast_ss(as[m] + b), t);
+      acc[m] = _mm256_fmadd_ps(_mm256_mul_ps(s, _mm256_broadcast_ss(da[m] + b)), t, acc[m]);
+    }
+  };
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int64_t j = 0; j < n_chunks; ++j) {
+    const uint8_t* cw = wp + j * (kBits == 4 ? 128 : 256);
+    __m256i s0[MR], s1[MR];
+    for (int m = 0; m < MR; ++m) s0[m] = s1[m] = _mm256_setzero_si256();
+    for (int t = 0; t < 4; ++t) {
+      __m256i lo, hi;  // quads t and t + 4 of the chunk
+      if constexpr (kBits == 4) {
+        __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 32));
+        lo = _mm256_and_si256(v, m4);
+        hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+      } else {
+        lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64));
+        hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64 + 32));
+      }
+      [[maybe_unused]] __m256i lo_abs, hi_abs;
+      if constexpr (kBits == 8) {
+        lo_abs = _mm256_abs_epi8(lo);
+        hi_abs = _mm256_abs_epi8(hi);
+      }
+      for (int m = 0; m < MR; ++m) {
+        const __m256i alo = bcast4(a[m] + j * 32 + 4 * t), ahi = bcast4(a[m] + j * 32 + 16 + 4 * t);
+        __m256i& dst_hi = kBs == 16 ? s1[m] : s0[m];
+        if constexpr (kBits == 4) {
+          s0[m] = Dot::quad4(s0[m], lo, alo);
+          dst_hi = Dot::quad4(dst_hi, hi, ahi);
+        } else {
+          s0[m] = Dot::quad8(s0[m], lo_abs, lo, alo);
+          dst_hi = Dot::quad8(dst_hi, hi_abs, hi, ahi);
+        }
+      }
+    }
+    if constexpr (kBits == 4)
+      for (int m = 0; m < MR; ++m) {
+        s0[m] = Dot::widen4(s0[m]);
+        if constexpr (kBs == 16) s1[m] = Dot::widen4(s1[m]);
+      }
+    if constexpr (kBs == 16) {
+      block_done(2 * j, s0);
+      block_done(2 * j + 1, s1);
+    } else if constexpr (kBs == 32) {
+      block_done(j, s0);
+    } else {
+      constexpr int64_t kCpb = kBs / 32;  // chunks per block
+      for (int m = 0; m < MR; ++m) isum[m] = _mm256_add_epi32(isum[m], s0[m]);
+      if ((j + 1) % kCpb == 0) {
+        block_done(j / kCpb, isum);
+        for (int m = 0; m < MR; ++m) isum[m] = _mm256_setzero_si256();
+      }
+    }
+  }
+  for (int m = 0; m < MR; ++m) store_cols(Y + (m0 + m) * ldy + p * 8, acc[m], bias ? bias + p * 8 : nullptr, nr);
+}
 
 template <typename Dot, int kBits, int kBs, ZeroPoints kZp>
 void run_q8a(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0, int64_t n1,
-         const float* bias, float* Y, int64_t ldy) {
-  const int64_t n_chunks = w.k_padded() / 32, n_groups = w.n_slots() / 8, ns = w.n_slots();
-  if (M == 1) {
-    // x [1, K] · Wᵀ [K, n1 - n0] -> Y[0, n0:n1]
-    const int8_t* a = static_cast<const int8_t*>(act.data(0));
-    for (int64_t n = n0; n < n1; ++n) {
-      const uint8_t* row = w.weights() + n * w.row_bytes();
-      auto get_w = [row](int64_t c) { return load_w<kBits>(row, c); };
-      __m256 acc = _mm256_setzero_ps();
-      for (int64_t g = 0; g < n_groups; ++g) {
-        __m256 sums = _mm256_cvtepi32_ps(group_sums<kBits, kBs, Dot>(get_w, a, g, n_chunks));
-        acc = epilogue<kBits, kZp>(w, n * ns + g * 8, act.da(0) + g * 8, act.asum(0) + g * 8, sums, acc);
-      }
-      Y[n] = hsum(acc) + (bias ? bias[n] : 0.0f);
-    }
-    return;
-  }
-  constexpr int64_t kCpg = chunks_per_group<kBs>();
-  alignas(32) uint8_t buf[kCpg * 32] = {};  // one group of unpacked 4-bit chunks
-  __m256 acc[kRowsPerPass];
-  for (int64_t m0 = 0; m0 < M; m0 += kRowsPerPass) {
-    const int64_t mb = M - m0 < kRowsPerPass ? M - m0 : kRowsPerPass;
-    for (int64_t n = n0; n < n1; ++n) {
-      const uint8_t* row = w.weights() + n * w.row_bytes();
-      for (int64_t m = 0; m < mb; ++m) acc[m] = _mm256_setzero_ps();
-      for (int64_t g = 0; g < n_groups; ++g) {
-        const int64_t cbase = g * kCpg;
-        if constexpr (kBits == 4)
-          for (int64_t c = cbase; c < cbase + kCpg && c < n_chunks; ++c)
-            _mm256_store_si256(reinterpret_cast<__m256i*>(buf + (c - cbase) * 32), load_w<4>(row, c));
-        auto get_w = [&](int64_t c) {
-          if constexpr (kBits == 4) return _mm256_load_si256(reinterpret_cast<const __m256i*>(buf + (c - cbase) * 32));
-          else return load_w<8>(row, c);
-        };
-        for (int64_t m = 0; m < mb; ++m) {
-          const int8_t* a = static_cast<const int8_t*>(act.data(m0 + m));
-          __m256 sums = _mm256_cvtepi32_ps(group_sums<kBits, kBs, Dot>(get_w, a, g, n_chunks));
-          acc[m] = epilogue<kBits, kZp>(w, n * ns + g * 8, act.da(m0 + m) + g * 8, act.asum(m0 + m) + g * 8,
-                                        sums, acc[m]);
-        }
-      }
-      for (int64_t m = 0; m < mb; ++m) Y[(m0 + m) * ldy + n] = hsum(acc[m]) + (bias ? bias[n] : 0.0f);
+             const float* bias, float* Y, int64_t ldy) {
+  constexpr int64_t MR = 4;
+  for (int64_t n = n0; n < n1; n += 8) {
+    const int64_t p = n / 8;
+    const int nr = n1 - n < 8 ? int(n1 - n) : 8;
+    int64_t m = 0;
+    for (; m + MR <= M; m += MR) tile_q8a<Dot, kBits, kBs, kZp, MR>(w, act, m, p, nr, bias, Y, ldy);
+    switch (M - m) {
+      case 3: tile_q8a<Dot, kBits, kBs, kZp, 3>(w, act, m, p, nr, bias, Y, ldy); break;
+      case 2: tile_q8a<Dot, kBits, kBs, kZp, 2>(w, act, m, p, nr, bias, Y, ldy); break;
+      case 1: tile_q8a<Dot, kBits, kBs, kZp, 1>(w, act, m, p, nr, bias, Y, ldy); break;
+      default: break;
     }
   }
 }

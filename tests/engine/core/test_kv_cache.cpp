@@ -112,3 +112,19 @@ TEST_CASE("kv cache: pool exhaustion and context overflow are errors, and leave 
   CHECK(over.message().find("context overflow: 65 tokens exceed the context length of 64") != std::string::npos);
   CHECK(big.length(s) == 0);
 }
+
+TEST_CASE("kv cache: an f16 cache takes half the bytes and keeps a block's tokens contiguous") {
+  KvCacheConfig c = small(100);
+  c.dtype = DType::f16;
+  KvCache kv(c);
+  CHECK(kv.block_bytes() == 2 * 2 * 2 * 4 * 4 * 2);
+  int s = kv.new_sequence();
+  REQUIRE(kv.append(s, 10).ok());
+  // Positions 5..7 share block 1; position 8 starts block 2.
+  CHECK(kv.contiguous(5, 10) == 3);
+  CHECK(kv.contiguous(8, 10) == 2);
+  CHECK(kv.contiguous(0, 2) == 2);
+  auto* p5 = static_cast<uint16_t*>(kv.slot(s, 1, 1, 1, 5));
+  auto* p6 = static_cast<uint16_t*>(kv.slot(s, 1, 1, 1, 6));
+  CHECK(p6 - p5 == 4);  // head_dim elements apart
+}

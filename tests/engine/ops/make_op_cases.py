@@ -111,6 +111,13 @@ def main():
     case(out, "matmulnbits_acc0_f32", "MatMulNBits", [("a", rnd((3, 64)))],
          {"K": 64, "N": 6, "bits": 4, "block_size": 32, "accuracy_level": 0},
          consts=[("w", w), ("sc", rnd((12,), np.float32, 0.01, 0.1))], domain="com.microsoft")
+    case(out, "clip_min_only_f32", "Clip", [("x", x), ("lo", np.array(-0.5, np.float32))])
+    case(out, "clip_both_f32", "Clip", [("x", x)], consts=[("lo", np.array(-0.5, np.float32)), ("hi", np.array(0.75, np.float32))])
+    case(out, "clip_opset6_f32", "Clip", [("x", x)], {"min": -1.0, "max": 0.25}, opset=6)
+    case(out, "clip_i64", "Clip", [("x", ints)], consts=[("lo", np.array(2, np.int64)), ("hi", np.array(4, np.int64))])
+    case(out, "reducel2_f32", "ReduceL2", [("x", rnd((2, 3, 4)))], {"axes": [1], "keepdims": 1})
+    case(out, "reducel2_opset18_f32", "ReduceL2", [("x", rnd((3, 5)))], {"keepdims": 0},
+         consts=[("ax", np.array([-1], np.int64))], opset=18)
     attention_cases(out + "_attention")
     print(f"wrote op cases to {out} and {out}_attention")
 

@@ -1,8 +1,8 @@
 """Deterministic corpus of varied strings for tokenizer parity tests.
 
 Scripts and languages, emoji (ZWJ sequences, skin tones, flags), code, whitespace runs
-of every kind, digits, contractions, control characters, the empty string, and a
-tokenizer's own special tokens inline.
+of every kind, digits, contractions, control characters, the empty string, very long
+words and inputs, and a tokenizer's own special tokens inline.
 """
 import random
 
@@ -47,6 +47,9 @@ def build(specials, count=2400, seed=1234):
     rng = random.Random(seed)
     out = [""] + FRAGMENTS + [w * k for w in ("a", "ab", " a", "1", "😀", "é") for k in (2, 7, 40)]
     out += WHITESPACE[:-1]
+    # Words past WordPiece's max_input_chars_per_word (100) and inputs past a 128-token truncation.
+    out += ["a" * 101, "x" * 150 + " y", "é" * 101, "supercalifragilistic" * 6, "word " * 300,
+            " ".join(FRAGMENTS[:60]), "Ünïcödé " * 150, "1,000,000 " * 40, "你好" * 70]
     out += [s for s in specials]
     out += [f"Hello{s}world" for s in specials[:8]]
     out += [f" {s} x {s}" for s in specials[:8]]

@@ -9,8 +9,10 @@
   make_reference.py sp - OUT VARIANT
       first trains a small SentencePiece model (SP_VARIANTS below) into OUT.model.
 
-OUT is JSON: {"cases": [{"text", "ids", "ids_plain", "decoded", "decoded_skip",
-"lossless"}], "random_ids": [{"ids", "decoded", "decoded_skip"}]}. Exits 77 with the
+OUT is JSON: {"cases": [{"text", "ids", "ids_plain", "ids_truncated", "decoded", "decoded_skip",
+"lossless"}], "random_ids": [{"ids", "decoded", "decoded_skip"}], "truncation": N}. A
+tokenizer.json's own padding is switched off; its truncation (max_length N, 0 if none)
+only applies to "ids_truncated". Exits 77 with the
 reason on stderr when the reference package is missing.
 """
 import json
@@ -93,16 +95,21 @@ def hf(path):
         print("skip: the python package `tokenizers` is not installed", file=sys.stderr)
         sys.exit(77)
     tok = tokenizers.Tokenizer.from_file(path)
+    tok.no_padding()
+    truncation = (tok.truncation or {}).get("max_length", 0)
+    truncating = tokenizers.Tokenizer.from_file(path)
+    truncating.no_padding()
+    tok.no_truncation()
     specials = [t.content for t in tok.get_added_tokens_decoder().values()]
     cases = []
     for text in corpus.build(specials):
         ids = tok.encode(text, add_special_tokens=True).ids
         plain = tok.encode(text, add_special_tokens=False).ids
-        cases.append({"text": text, "ids": ids, "ids_plain": plain,
+        cases.append({"text": text, "ids": ids, "ids_plain": plain, "ids_truncated": truncating.encode(text).ids,
                       "decoded": tok.decode(ids, skip_special_tokens=False),
                       "decoded_skip": tok.decode(ids, skip_special_tokens=True),
                       "lossless": tok.decode(plain, skip_special_tokens=False) == text})
-    return cases, tok.get_vocab_size(with_added_tokens=True), tok.decode
+    return cases, tok.get_vocab_size(with_added_tokens=True), tok.decode, truncation
 
 
 def sp(path):
@@ -125,7 +132,7 @@ def sp(path):
         ids = ([proc.bos_id()] if proc.bos_id() >= 0 else []) + plain
         cases.append({"text": text, "ids": ids, "ids_plain": plain, "decoded": decode(ids, False),
                       "decoded_skip": decode(ids, True), "lossless": proc.decode(plain) == text})
-    return cases, proc.get_piece_size(), decode
+    return cases, proc.get_piece_size(), decode, 0
 
 
 def main():
@@ -135,7 +142,7 @@ def main():
         path = train_sp(sys.argv[4], out)
     elif len(sys.argv) > 4:
         path = make_variant(path, sys.argv[4], out + ".tokenizer.json")
-    cases, vocab, decode = (hf if kind == "hf" else sp)(path)
+    cases, vocab, decode, truncation = (hf if kind == "hf" else sp)(path)
     rng = random.Random(99)
     random_ids = []
     for _ in range(300):
@@ -145,7 +152,7 @@ def main():
         random_ids.append({"ids": ids, "decoded": decode(ids, skip_special_tokens=False),
                            "decoded_skip": decode(ids, skip_special_tokens=True)})
     with open(out, "w", encoding="utf-8") as f:
-        json.dump({"cases": cases, "random_ids": random_ids}, f, ensure_ascii=True)
+        json.dump({"cases": cases, "random_ids": random_ids, "truncation": truncation}, f, ensure_ascii=True)
 
 
 if __name__ == "__main__":

@@ -36,9 +36,10 @@ std::optional<Reference> make_reference(const std::string& kind, const std::stri
   const nlohmann::json j = nlohmann::json::parse(in);
   Reference ref;
   for (const auto& c : j.at("cases")) {
-    ref.cases.push_back({c.at("text"), c.at("ids"), c.at("ids_plain"), c.at("decoded"), c.at("decoded_skip"),
-                         c.at("lossless")});
+    ref.cases.push_back({c.at("text"), c.at("ids"), c.at("ids_plain"), c.value("ids_truncated", std::vector<int32_t>{}),
+                         c.at("decoded"), c.at("decoded_skip"), c.at("lossless")});
   }
+  ref.truncation = j.value("truncation", int64_t{0});
   for (const auto& r : j.at("random_ids")) ref.random_ids.push_back({r.at("ids"), r.at("decoded"), r.at("decoded_skip")});
   return ref;
 }

@@ -11,6 +11,7 @@ namespace rllm::test {
 struct RefCase {
   std::string text;
   std::vector<int32_t> ids, ids_plain;
+  std::vector<int32_t> ids_truncated;  // hf: with the file's truncation (when it sets one)
   std::string decoded, decoded_skip;
   bool lossless = false;
 };
@@ -23,6 +24,7 @@ struct RefIds {
 struct Reference {
   std::vector<RefCase> cases;
   std::vector<RefIds> random_ids;
+  int64_t truncation = 0;  // the tokenizer.json's truncation.max_length, 0 if none
 };
 
 // kind is "hf" or "sp". With a variant, the generator first rewrites the

@@ -65,7 +65,11 @@ TEST_CASE("broken tokenizer.json parts are named in the error") {
   };
   const std::vector<Case> cases = {
       {"merge of unknown tokens", [](auto& j) { j["model"]["merges"].push_back({"\xE2\x96\x81zzqx", "qqq"}); }, "merge"},
-      {"unsupported normalizer", [](auto& j) { j["normalizer"] = {{"type", "BertNormalizer"}}; }, "BertNormalizer"},
+      {"unsupported normalizer", [](auto& j) { j["normalizer"] = {{"type", "Precompiled"}}; }, "Precompiled"},
+      {"WordPiece unk_token missing from its vocabulary",
+       [](auto& j) { j["model"] = {{"type", "WordPiece"}, {"unk_token", "[UNK]"}, {"vocab", {{"a", 0}, {"##b", 1}}}}; },
+       "unk_token"},
+      {"WordPiece negative id", [](auto& j) { j["model"] = {{"type", "WordPiece"}, {"vocab", {{"[UNK]", -3}}}}; }, "negative"},
       {"unsupported pre-tokenizer", [](auto& j) { j["pre_tokenizer"] = {{"type", "Punctuation"}}; }, "Punctuation"},
       {"unsupported decoder", [](auto& j) { j["decoder"] = {{"type", "CTC"}}; }, "CTC"},
       {"unsupported model", [](auto& j) { j["model"]["type"] = "WordLevel"; }, "WordLevel"},

@@ -4,6 +4,8 @@
 // round trips, streaming decode, invalid UTF-8.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 #include "engine/tokenizer/tokenizer.h"
@@ -36,12 +38,20 @@ void check_against_reference(const std::string& kind, const std::string& path, c
   REQUIRE(ref->cases.size() >= 2000);
 
   int failures = 0;
+  size_t truncated_cases = 0;
   for (const auto& c : ref->cases) {
     auto ids = tok.encode(c.text, true);
     auto plain = tok.encode(c.text, false);
     REQUIRE(ids.ok());
     REQUIRE(plain.ok());
-    const bool same = *ids == c.ids && *plain == c.ids_plain;
+    bool same = *ids == c.ids && *plain == c.ids_plain;
+    if (ref->truncation > 0) {
+      bool cut = false;
+      auto truncated = tok.encode_truncated(c.text, static_cast<size_t>(ref->truncation), cut);
+      REQUIRE(truncated.ok());
+      same = same && *truncated == c.ids_truncated && cut == (c.ids.size() > static_cast<size_t>(ref->truncation));
+      truncated_cases += cut;
+    }
     const std::string decoded = tok.decode(c.ids, false), decoded_skip = tok.decode(c.ids, true);
     const bool same_decode = decoded == c.decoded && decoded_skip == c.decoded_skip;
     const bool round_trip = !c.lossless || tok.decode(*plain, false) == c.text;
@@ -53,6 +63,7 @@ void check_against_reference(const std::string& kind, const std::string& path, c
     }
   }
   CHECK_MESSAGE(failures == 0, failures << " of " << ref->cases.size() << " corpus strings differ from HF tokenizers");
+  if (ref->truncation > 0) CHECK_MESSAGE(truncated_cases >= 5, "only " << truncated_cases << " corpus strings reach the truncation");
 
   int decode_failures = 0;
   for (const auto& r : ref->random_ids) {
@@ -92,6 +103,17 @@ TEST_CASE("ByteLevel with add_prefix_space after individual Digits matches HF") 
 TEST_CASE("Metaspace pre-tokenizer and decoder with contiguous Digits matches HF") {
   check_against_reference("hf", RLLM_SHARED_MODELS "/ortgenai-tiny-random-llama-fp16/tokenizer.json", "metaspace",
                           "metaspace");
+}
+
+TEST_CASE("tokenizer.json all-MiniLM-L6-v2 WordPiece (BertNormalizer, BertPreTokenizer, [CLS]/[SEP], truncation) matches HF") {
+  const char* env = std::getenv("RUNLLM_MODELS");
+  const std::string cache = env && *env ? std::string(env) : std::string(std::getenv("HOME") ? std::getenv("HOME") : "") + "/.cache/run-llm";
+  const std::string path = cache + "/all-minilm-l6-v2/tokenizer.json";
+  if (!std::filesystem::exists(path)) {
+    MESSAGE("skipped: " << path << " is not in the model cache (run scripts/fetch_models.sh)");
+    return;
+  }
+  check_against_reference("hf", path, "all_minilm_wordpiece");
 }
 
 TEST_CASE("SentencePiece BPE tok512.model matches the sentencepiece library") {

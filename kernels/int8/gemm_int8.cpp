@@ -1,0 +1,195 @@
+// gemm_u8x8 driver: prepares A once per call (padded rows and row sums, or
+// int16 a - a_zp), splits the 16-column panels of B across the pool, and adds
+// the zero-point terms and the float epilogue per tile.
+//
+// The epilogue multiplies and adds in separate f32 steps: this file is built
+// without FMA, so nothing is contracted and the result equals the Cast, Mul
+// and Add nodes it replaces.
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/int8/int8_kernel.h"
+
+namespace rllm::kernels::int8 {
+namespace {
+
+using Layout = PackedInt8::Layout;
+
+constexpr Int8Kernel kKernels[] = {
+    {"tile_quad_s8_ref", Isa::scalar, Layout::quad_s8, false, 4, tile_quad_s8_ref},
+    {"tile_pair_s16_ref", Isa::scalar, Layout::pair_s16, false, 4, tile_pair_s16_ref},
+#if defined(__x86_64__)
+    {"tile_u8s8_i32_4x16_avx2", Isa::avx2, Layout::quad_s8, true, 4, tile_u8s8_i32_4x16_avx2},
+    {"tile_s16s16_i32_4x16_avx2", Isa::avx2, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2},
+    {"tile_u8s8_i32_8x16_avx512vnni", Isa::avx512vnni, Layout::quad_s8, false, 8, tile_u8s8_i32_8x16_avx512vnni},
+    // No int16 kernel of its own: VNNI machines pack uint8 weights as quad_s8.
+    {"tile_s16s16_i32_4x16_avx2", Isa::avx512vnni, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2},
+#endif
+};
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Grows once to the largest call seen on this thread, then is reused.
+struct Workspace {
+  std::unique_ptr<uint8_t[], AlignedFree> buf;
+  size_t size = 0;
+  uint8_t* get(size_t bytes) {
+    if (bytes > size) {
+      buf.reset(static_cast<uint8_t*>(std::aligned_alloc(64, size_t(round_up(int64_t(bytes), 64)))));
+      size = bytes;
+    }
+    return buf.get();
+  }
+};
+
+}  // namespace
+
+std::span<const Int8Kernel> int8_kernel_list() { return kKernels; }
+
+const Int8Kernel& choose_int8_kernel(const PackedInt8& w, Isa isa) {
+  const Int8Kernel* chosen = nullptr;
+  // Scalar twins come first; an entry for the ISA overrides. Saturating
+  // kernels read the stored b - 128 of uint8 weights wrongly: skip them there.
+  for (const Int8Kernel& k : kKernels) {
+    if (k.layout != w.layout() || (k.saturates && !w.b_signed())) continue;
+    if (k.isa == isa || (chosen == nullptr && k.isa == Isa::scalar)) chosen = &k;
+  }
+  assert(chosen != nullptr);
+  return *chosen;
+}
+
+void gemm_u8x8_with(const Int8Kernel& k, const PackedInt8& w, const uint8_t* A, int64_t lda,
+                    uint8_t a_zp, int64_t M, const Int8Output& out, ThreadPool& pool) {
+  assert(M >= 0 && k.layout == w.layout() && k.mr <= kMaxMr);
+  if (M == 0 || w.N() == 0) return;
+  const bool pair = w.layout() == Layout::pair_s16;
+  const int64_t K = w.K(), kp = w.k_padded(), N = w.N();
+  const int64_t row_bytes = round_up(kp * (pair ? 2 : 1), 64);
+  thread_local Workspace ws;
+  uint8_t* rows = ws.get(size_t(M * row_bytes + M * 4));
+  int32_t* row_sums = reinterpret_cast<int32_t*>(rows + M * row_bytes);
+  pool.parallel_for(M, 16, [&](int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; ++m) {
+      const uint8_t* a = A + m * lda;
+      uint8_t* dst = rows + m * row_bytes;
+      int32_t s = 0;
+      if (pair) {
+        auto* d16 = reinterpret_cast<int16_t*>(dst);
+        for (int64_t i = 0; i < K; ++i) d16[i] = static_cast<int16_t>(int32_t(a[i]) - a_zp);
+        std::memset(d16 + K, 0, size_t(kp - K) * 2);
+      } else {
+        std::memcpy(dst, a, size_t(K));
+        std::memset(dst + K, 0, size_t(kp - K));
+        for (int64_t i = 0; i < K; ++i) s += a[i];
+      }
+      row_sums[m] = s;
+    }
+  });
+
+  const int64_t n_panels = (N + PackedInt8::kPanel - 1) / PackedInt8::kPanel;
+  const int64_t panel_bytes = kp * PackedInt8::kPanel * (pair ? 2 : 1);
+  const int32_t* zp = w.zero_points();
+  const int32_t* col_sums = w.column_sums();
+  pool.parallel_for(n_panels, 1, [&](int64_t p0, int64_t p1) {
+    alignas(64) int32_t raw[kMaxMr * PackedInt8::kPanel];
+    for (int64_t p = p0; p < p1; ++p) {
+      const void* panel = static_cast<const uint8_t*>(w.panels()) + p * panel_bytes;
+      const int64_t n0 = p * PackedInt8::kPanel, nc = std::min<int64_t>(PackedInt8::kPanel, N - n0);
+      for (int64_t m0 = 0; m0 < M; m0 += k.mr) {
+        const int mr = int(std::min<int64_t>(k.mr, M - m0));
+        k.fn(rows + m0 * row_bytes, row_bytes, mr, panel, kp, raw);
+        for (int r = 0; r < mr; ++r) {
+          const int64_t m = m0 + r;
+          for (int64_t c = 0; c < nc; ++c) {
+            const int64_t n = n0 + c;
+            int64_t acc = raw[r * PackedInt8::kPanel + c];
+            if (!pair)
+              acc += -int64_t(a_zp) * col_sums[n] - int64_t(zp[n]) * row_sums[m] + K * int64_t(a_zp) * zp[n];
+            const int32_t v = static_cast<int32_t>(acc);
+            if (out.y == nullptr) {
+              out.c[m * out.ld + n] = v;
+              continue;
+            }
+            float y = static_cast<float>(v) * out.scale[n];
+            if (out.post != nullptr) y = y * out.post[n];
+            if (out.bias != nullptr) y = y + out.bias[n];
+            out.y[m * out.ld + n] = y;
+          }
+        }
+      }
+    }
+  });
+}
+
+void tile_quad_s8_ref(const uint8_t* a, int64_t a_stride, int mr, const void* panel, int64_t kp, int32_t* raw) {
+  const auto* b = static_cast<const int8_t*>(panel);
+  for (int r = 0; r < mr; ++r)
+    for (int c = 0; c < 16; ++c) {
+      int32_t s = 0;
+      for (int64_t k = 0; k < kp; ++k) s += int32_t(a[r * a_stride + k]) * b[(k / 4) * 64 + c * 4 + k % 4];
+      raw[r * 16 + c] = s;
+    }
+}
+
+void tile_pair_s16_ref(const uint8_t* a, int64_t a_stride, int mr, const void* panel, int64_t kp, int32_t* raw) {
+  const auto* b = static_cast<const int16_t*>(panel);
+  for (int r = 0; r < mr; ++r) {
+    const auto* ar = reinterpret_cast<const int16_t*>(a + r * a_stride);
+    for (int c = 0; c < 16; ++c) {
+      int32_t s = 0;
+      for (int64_t k = 0; k < kp; ++k) s += int32_t(ar[k]) * b[(k / 2) * 32 + c * 2 + k % 2];
+      raw[r * 16 + c] = s;
+    }
+  }
+}
+
+}  // namespace rllm::kernels::int8
+
+namespace rllm::kernels {
+
+void gemm_u8x8(const PackedInt8& w, const uint8_t* A, int64_t lda, uint8_t a_zp, int64_t M,
+               const Int8Output& out, ThreadPool& pool) {
+  int8::gemm_u8x8_with(int8::choose_int8_kernel(w, active_isa()), w, A, lda, a_zp, M, out, pool);
+}
+
+bool int8_saturates(const PackedInt8& w, Isa isa) { return int8::choose_int8_kernel(w, isa).saturates; }
+
+namespace ref {
+
+void gemm_u8x8_i32(const uint8_t* A, int64_t lda, uint8_t a_zp, const Int8Weights& w, int64_t M,
+                   int32_t* C, int64_t ldc, bool saturate_pairs) {
+  auto b_at = [&](int64_t k, int64_t n) -> int64_t {
+    return w.b_signed ? static_cast<const int8_t*>(w.b)[k * w.N + n] : static_cast<const uint8_t*>(w.b)[k * w.N + n];
+  };
+  auto zp_at = [&](int64_t n) -> int64_t {
+    if (w.zero_points == nullptr) return 0;
+    int64_t i = w.zp_per_column ? n : 0;
+    return w.b_signed ? static_cast<const int8_t*>(w.zero_points)[i] : static_cast<const uint8_t*>(w.zero_points)[i];
+  };
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < w.N; ++n) {
+      const uint8_t* a = A + m * lda;
+      const int64_t za = a_zp, zb = zp_at(n);
+      int64_t s = 0;
+      if (!saturate_pairs) {
+        for (int64_t k = 0; k < w.K; ++k) s += (a[k] - za) * (b_at(k, n) - zb);
+      } else {
+        int64_t sum_a = 0, sum_b = 0;
+        for (int64_t k = 0; k < w.K; k += 2) {
+          int64_t pair = a[k] * b_at(k, n) + (k + 1 < w.K ? a[k + 1] * b_at(k + 1, n) : 0);
+          s += std::clamp<int64_t>(pair, -32768, 32767);
+        }
+        for (int64_t k = 0; k < w.K; ++k) {
+          sum_a += a[k];
+          sum_b += b_at(k, n);
+        }
+        s += -za * sum_b - zb * sum_a + w.K * za * zb;
+      }
+      C[m * ldc + n] = static_cast<int32_t>(s);
+    }
+}
+
+}  // namespace ref
+}  // namespace rllm::kernels
