@@ -184,6 +184,12 @@ Result<std::unique_ptr<Op>> gqa_factory(const LoadContext& lc) {
     return lc.error("num_heads must be a positive multiple of kv_num_heads");
   if (lc.node.attr_i("smooth_softmax", 0) != 0 || lc.has_input(10) || lc.has_input(11))
     return lc.error("smooth_softmax, attention_bias and head_sink are not supported");
+  // Inputs 12-16 (quantized-KV scales, fused per-head q/k RMSNorm weights of CUDA/WebGPU exports,
+  // right-padded query_seqlens) change the result: refuse rather than ignore them.
+  static const char* const kLater[] = {"k_scale", "v_scale", "q_norm_weight", "k_norm_weight", "query_seqlens"};
+  for (size_t i = 12; i <= 16; ++i)
+    if (lc.has_input(i)) return lc.error(std::string("input ") + kLater[i - 12] + " is not supported");
+  if (lc.node.attr_i("kv_cache_bit_width", 0) != 0) return lc.error("a quantized KV cache (kv_cache_bit_width) is not supported");
   if (p.layer < 0) return lc.error("past_key input does not name a KV cache layer");
   if (p.rotary) {
     RLLM_ASSIGN_OR_RETURN(p.cos, gqa_rotary_cache(lc, 7, "cos_cache"));

@@ -184,6 +184,21 @@ def attention_cases(out):
     attention_case(out, "gqa_rotary_head256_f32", {"num_heads": 4, "kv_num_heads": 1, "head_size": 256, "scale": 0.0625,
                                                    "local_window_size": 4}, [6, 1, 1], rot_width=128)
     attention_case(out, "gqa_rotary_f16", gqa, [3, 1, 1], np.float16, rot_width=8)
+    # inputs the engine refuses by name (fused q/k norm weights of CUDA exports, quantized-KV scales)
+    for name, idx in (("q_norm_weight", 14), ("k_scale", 12)):
+        ins = ["q", "k", "v", "past_key_values.0.key", "past_key_values.0.value", "seqlens_k", "total_sequence_length"]
+        ins += [""] * (idx - len(ins)) + ["w"]
+        node = helper.make_node("GroupQueryAttention", ins, ["y"], name=f"gqa_with_{name}", domain="com.microsoft", num_heads=2, kv_num_heads=1)
+        vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, "S", 16]) for n in ("q", "k", "v")]
+        vi += [helper.make_tensor_value_info(f"past_key_values.0.{n}", TensorProto.FLOAT, [1, 1, "P", 16]) for n in ("key", "value")]
+        vi += [helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, [1]), helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, [])]
+        g = helper.make_graph([node], name, vi, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(np.ones(16, np.float32), "w")])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("com.microsoft", 1)])
+        m.ir_version = 10
+        d = os.path.join(out + "_refused", name)
+        os.makedirs(d, exist_ok=True)
+        onnx.save(m, os.path.join(d, "model.onnx"))
 
 
 if __name__ == "__main__":

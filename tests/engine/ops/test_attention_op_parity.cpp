@@ -103,3 +103,24 @@ TEST_CASE("ops: GroupQueryAttention on the KV cache matches onnxruntime step by 
   MESSAGE(cases << " GroupQueryAttention cases compared with onnxruntime");
   CHECK(cases >= 5);
 }
+
+TEST_CASE("ops: GroupQueryAttention refuses inputs it would otherwise ignore, naming the node and input") {
+  fs::path root = fs::path(RLLM_BINARY_DIR) / "op_cases_attention_refused";
+  REQUIRE_MESSAGE(fs::is_directory(root), "missing " << root << " (written by the op_cases fixture)");
+  ThreadPool pool(1);
+  int cases = 0;
+  for (const auto& dir : fs::directory_iterator(root)) {
+    std::string input = dir.path().filename().string();
+    auto model = OnnxModel::load((dir.path() / "model.onnx").string());
+    REQUIRE_MESSAGE(model.ok(), model.status().message());
+    PlanOptions po;
+    po.kv_layer_of = [](const std::string& in) { return in.rfind("past_key_values.0.", 0) == 0 ? 0 : -1; };
+    auto plan = Plan::build(model.value(), po, pool);
+    REQUIRE_FALSE(plan.ok());
+    const std::string& msg = plan.status().message();
+    CHECK_MESSAGE(msg.find("gqa_with_" + input) != std::string::npos, msg);
+    CHECK_MESSAGE(msg.find("input " + input + " is not supported") != std::string::npos, msg);
+    ++cases;
+  }
+  CHECK(cases == 2);
+}
