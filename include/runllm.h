@@ -36,13 +36,12 @@ typedef enum rllm_status {
   RLLM_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, out-of-range option, wrong state */
   RLLM_ERR_NOT_FOUND = 2,        /* a model path or an external-data name that does not exist */
   RLLM_ERR_MODEL = 3,            /* malformed bytes, or content the engine does not support */
-  RLLM_ERR_UNSUPPORTED = 4,      /* an option value this build does not support yet */
-  RLLM_ERR_NO_TOKENIZER = 5,     /* text asked of a model loaded without a tokenizer */
-  RLLM_ERR_BAD_INPUT = 6,        /* text, token ids or a chat template the engine refuses */
-  RLLM_ERR_CONTEXT_OVERFLOW = 7, /* the prompt does not fit the session's max context */
-  RLLM_ERR_BUFFER_TOO_SMALL = 8, /* the length needed has been stored; nothing written */
-  RLLM_ERR_OUT_OF_MEMORY = 9,
-  RLLM_ERR_INTERNAL = 10
+  RLLM_ERR_NO_TOKENIZER = 4,     /* text asked of a model loaded without a tokenizer */
+  RLLM_ERR_BAD_INPUT = 5,        /* text, token ids or a chat template the engine refuses */
+  RLLM_ERR_CONTEXT_OVERFLOW = 6, /* the prompt does not fit the session's max context */
+  RLLM_ERR_BUFFER_TOO_SMALL = 7, /* the length needed has been stored; nothing written */
+  RLLM_ERR_OUT_OF_MEMORY = 8,
+  RLLM_ERR_INTERNAL = 9
 } rllm_status;
 
 /* A fixed English description of a status (never NULL). */
@@ -61,7 +60,7 @@ typedef struct rllm_tokenizer rllm_tokenizer;
 
 typedef enum rllm_kv_dtype {
   RLLM_KV_F32 = 0,
-  RLLM_KV_F16 = 1 /* RLLM_ERR_UNSUPPORTED until the engine's KV cache stores f16 */
+  RLLM_KV_F16 = 1 /* half the memory per token */
 } rllm_kv_dtype;
 
 typedef struct rllm_model_options {

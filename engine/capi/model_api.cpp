@@ -13,6 +13,7 @@ ModelOptions to_engine(const rllm_model_options& o) {
   mo.threads = o.threads;
   mo.kv_block_tokens = o.kv_block_tokens;
   mo.max_context = o.max_context;
+  mo.kv_dtype = o.kv_dtype == RLLM_KV_F16 ? DType::f16 : DType::f32;
   return mo;
 }
 
@@ -20,9 +21,8 @@ rllm_status check_options(Handle* h, const rllm_model_options& o) {
   if (o.threads < 0) return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.threads must be >= 0");
   if (o.kv_block_tokens <= 0) return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.kv_block_tokens must be > 0");
   if (o.max_context < 0) return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.max_context must be >= 0");
-  if (o.kv_dtype == RLLM_KV_F16)
-    return h->fail(RLLM_ERR_UNSUPPORTED, "options.kv_dtype: an f16 KV cache is not available in this build (f32 only)");
-  if (o.kv_dtype != RLLM_KV_F32) return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.kv_dtype: unknown value");
+  if (o.kv_dtype != RLLM_KV_F32 && o.kv_dtype != RLLM_KV_F16)
+    return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.kv_dtype: neither RLLM_KV_F32 nor RLLM_KV_F16");
   return RLLM_OK;
 }
 
@@ -70,8 +70,7 @@ const char* rllm_status_string(rllm_status status) {
     case RLLM_OK: return "ok";
     case RLLM_ERR_INVALID_ARGUMENT: return "invalid argument";
     case RLLM_ERR_NOT_FOUND: return "not found";
-    case RLLM_ERR_MODEL: return "the model could not be loaded";
-    case RLLM_ERR_UNSUPPORTED: return "not supported by this build";
+    case RLLM_ERR_MODEL: return "model error (malformed, unsupported, or failed to run)";
     case RLLM_ERR_NO_TOKENIZER: return "the model has no tokenizer";
     case RLLM_ERR_BAD_INPUT: return "input refused";
     case RLLM_ERR_CONTEXT_OVERFLOW: return "context overflow";

@@ -237,8 +237,8 @@ int capi_test_error_options_and_inputs(void) {
   CHECK_STATUS(NULL, rllm_model_create(&model), RLLM_OK);
   rllm_model_options o;
   rllm_model_options_default(&o);
-  o.kv_dtype = RLLM_KV_F16;
-  CHECK_STATUS(model, rllm_model_load(model, stories_dir(), &o), RLLM_ERR_UNSUPPORTED);
+  o.kv_dtype = (rllm_kv_dtype)7;
+  CHECK_STATUS(model, rllm_model_load(model, stories_dir(), &o), RLLM_ERR_INVALID_ARGUMENT);
   CHECK(contains(rllm_last_error(model), "kv_dtype"));
   rllm_model_options_default(&o);
   o.kv_block_tokens = 0;

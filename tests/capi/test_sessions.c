@@ -248,5 +248,20 @@ int capi_test_memory_stats(void) {
   CHECK(m.peak_rss_bytes > m.kv_bytes);
   rllm_session_destroy(s);
   rllm_model_destroy(model);
+
+  /* An f16 KV cache: the same blocks in half the bytes, and the same greedy ids. */
+  rllm_model_options o;
+  rllm_model_options_default(&o);
+  o.kv_dtype = RLLM_KV_F16;
+  CHECK_STATUS(NULL, rllm_model_create(&model), RLLM_OK);
+  CHECK_STATUS(model, rllm_model_load(model, stories_dir(), &o), RLLM_OK);
+  CHECK_STATUS(model, rllm_session_create(model, &s), RLLM_OK);
+  int32_t out16[32];
+  CHECK(greedy(s, prompt, 5, 32, out16) == 32);
+  CHECK(memcmp(out, out16, sizeof out) == 0);
+  CHECK_STATUS(s, rllm_session_memory_stats(s, &m), RLLM_OK);
+  CHECK(m.kv_blocks == 3 && m.kv_bytes == 3ull * 5 * 2 * 4 * 16 * 16 * 2);
+  rllm_session_destroy(s);
+  rllm_model_destroy(model);
   return failures;
 }
