@@ -9,8 +9,8 @@
  *
  * Threads: a handle is used by one thread at a time, except rllm_session_cancel
  * (any thread, any time). Separate sessions of one model may generate in
- * separate threads at once; their forward steps take turns on the model's
- * thread pool. Tokenizer handles made from one model are independent.
+ * separate threads at once; their generations take turns (one at a time) on
+ * the model's thread pool. Tokenizer handles made from one model are independent.
  *
  * Errors: every call returns an rllm_status; after a failure,
  * rllm_last_error(handle) gives a message naming the file, tensor, node or

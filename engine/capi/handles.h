@@ -31,7 +31,7 @@ struct ModelHandle : Handle {
   std::shared_ptr<const Tokenizer> tokenizer;  // null: loaded without one
   std::string tokenizer_error;                 // why there is none
   std::vector<int32_t> eos_ids;                // genai_config's and the tokenizer's
-  // Model::forward runs on the model's one thread pool: sessions take turns.
+  // Model::forward runs on the model's one thread pool: generations take turns.
   std::mutex forward_mutex;
 };
 
