@@ -177,14 +177,13 @@ PackedInt8 pack_int8(const Int8Weights& w, PackedInt8::Layout layout);
 inline PackedInt8 pack_int8(const Int8Weights& w) { return pack_int8(w, preferred_int8_layout(w.b_signed)); }
 
 // What to do with the int32 sums: nothing (C int32), or
-// Y = float(C) · scale[n] (· post[n]) (+ bias[n]), each step rounded to f32 in
-// that order, as the Cast → Mul → Mul → Add nodes of onnxruntime's graphs.
+// Y = float(C) · scale[n] (+ bias[n]), each step rounded to f32 in that order,
+// as the Cast → Mul → Add nodes of onnxruntime's graphs.
 struct Int8Output {
   int32_t* c = nullptr;        // int32 out, or
   float* y = nullptr;          // float out
   int64_t ld = 0;              // row stride of c or y
   const float* scale = nullptr;  // [N], with y
-  const float* post = nullptr;   // [N] or null
   const float* bias = nullptr;   // [N] or null
 };
 
@@ -198,6 +197,11 @@ void gemm_u8x8(const PackedInt8& w, const uint8_t* A, int64_t lda, uint8_t a_zp,
                const Int8Output& out, ThreadPool& pool);
 // True when gemm_u8x8 on this layout and ISA saturates products pairwise.
 bool int8_saturates(const PackedInt8& w, Isa isa);
+// DynamicQuantizeLinear's pieces, as onnxruntime computes them:
+// [min(x, 0), max(x, 0)] (NaN skipped), and q = clamp(round_half_even(x / scale) + zp, 0, 255)
+// (NaN to 0).
+void minmax_with_zero(const float* x, int64_t n, float* mn, float* mx);
+void quantize_u8(const float* x, int64_t n, float scale, uint8_t zp, uint8_t* q);
 
 // ---- row kernels ------------------------------------------------------------
 
@@ -256,6 +260,8 @@ void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float*
 // zero-point terms, as vpmaddubsw kernels do.
 void gemm_u8x8_i32(const uint8_t* A, int64_t lda, uint8_t a_zp, const Int8Weights& w, int64_t M,
                    int32_t* C, int64_t ldc, bool saturate_pairs);
+void minmax_with_zero(const float* x, int64_t n, float* mn, float* mx);
+void quantize_u8(const float* x, int64_t n, float scale, uint8_t zp, uint8_t* q);
 }  // namespace ref
 
 }  // namespace rllm::kernels

@@ -32,6 +32,7 @@ if ! cmp -s scripts/requirements.txt .venv/.requirements.installed; then
 fi
 bash scripts/convert/make_test_models.sh "${RLLM_BUILD_DIR:-build}/models"
 bash scripts/fetch_models.sh || echo "setup: continuing without the models listed above (offline?); tests that need them skip"
+.venv/bin/python scripts/convert/quantize_encoders.py || echo "setup: INT8 encoder variants not made; the int8 tests skip"
 
 build_dir=${RLLM_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -1,5 +1,6 @@
 // run-llm quantize IN OUT --bits 4|8 ...: MatMul/Gemm weights to MatMulNBits
-// (or, with --fp16, weights stored as f16), with the error each tensor takes.
+// (or, with --dynamic, onnxruntime quantize_dynamic's int8 form; with --fp16,
+// weights stored as f16), with the error each tensor takes.
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -20,6 +21,7 @@ namespace fs = std::filesystem;
 
 const char* kUsage =
     "usage: run-llm quantize IN OUT --bits 4|8 [options]\n"
+    "       run-llm quantize IN OUT --dynamic [--keep PATTERN]\n"
     "       run-llm quantize IN OUT --fp16\n"
     "  IN, OUT            model folders (other files of IN are copied) or .onnx files\n"
     "  --bits 4|8         MatMulNBits bit width\n"
@@ -28,6 +30,8 @@ const char* kUsage =
     "  --accuracy-level L MatMulNBits accuracy_level attribute (4: int8 activations)\n"
     "  --keep PATTERN     leave MatMuls whose node or weight name contains PATTERN\n"
     "                     (or matches it as a regex)\n"
+    "  --dynamic          dynamic int8 (encoders): DynamicQuantizeLinear + MatMulInteger with\n"
+    "                     uint8 weights per output column, as onnxruntime's quantize_dynamic\n"
     "  --fp16             store MatMul/Gemm/Gather weights as f16, cast to f32 in the graph\n";
 
 std::string mb(size_t bytes) {
@@ -71,17 +75,18 @@ int cmd_quantize(const std::vector<std::string>& args) {
   opt.accuracy_level = static_cast<int>(a.num("--accuracy-level", -1));
   opt.keep = a.str("--keep", "");
   bool fp16 = a.flag("--fp16");
+  bool dynamic = a.flag("--dynamic");
   std::string in = a.positional();
   std::string out = a.positional();
   if (!a.ok() || in.empty() || out.empty()) {
     std::fprintf(stderr, "run-llm quantize: %s\n%s", a.ok() ? "IN and OUT are required" : a.error().c_str(), kUsage);
     return 2;
   }
-  if (fp16 == (opt.bits != 0)) {
-    std::fprintf(stderr, "run-llm quantize: give exactly one of --bits or --fp16\n%s", kUsage);
+  if (int(fp16) + int(dynamic) + int(opt.bits != 0) != 1) {
+    std::fprintf(stderr, "run-llm quantize: give exactly one of --bits, --dynamic or --fp16\n%s", kUsage);
     return 2;
   }
-  if (!fp16) {
+  if (opt.bits != 0) {
     Status s = quant::check_quant_params(opt.bits, opt.block);
     if (!s.ok()) return fail(Status::error("quantize: " + s.message()));
   }
@@ -103,12 +108,14 @@ int cmd_quantize(const std::vector<std::string>& args) {
   if (ec) return fail(Status::error("cannot create '" + out_onnx.parent_path().string() + "': " + ec.message()));
 
   std::fprintf(stderr, "quantize: %s -> %s (%s)\n", files->onnx_path.c_str(), out_onnx.c_str(),
-               fp16 ? "fp16 weights" : ("int" + std::to_string(opt.bits) + " block " + std::to_string(opt.block) +
+               fp16 ? "fp16 weights" : dynamic ? "dynamic int8, uint8 weights per column" : ("int" + std::to_string(opt.bits) + " block " + std::to_string(opt.block) +
                                         (opt.asym ? " asymmetric" : " symmetric")).c_str());
   auto progress = [](const quant::TensorReport& r, size_t i, size_t n) {
     std::fprintf(stderr, "[%zu/%zu] %s\n", i + 1, n, r.weight.c_str());
   };
-  auto report = fp16 ? quant::convert_weights_fp16(model, progress) : quant::quantize_matmuls(model, opt, progress);
+  auto report = fp16      ? quant::convert_weights_fp16(model, progress)
+                : dynamic ? quant::quantize_matmuls_dynamic(model, opt, progress)
+                          : quant::quantize_matmuls(model, opt, progress);
   if (!report.ok()) return fail(report.status());
 
   Status written = write_onnx_model(model, out_onnx.string());

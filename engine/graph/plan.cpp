@@ -1,5 +1,7 @@
 #include "engine/graph/plan.h"
 
+#include "engine/graph/quant_fusion.h"
+
 #include <algorithm>
 #include <cstring>
 #include <queue>
@@ -41,9 +43,13 @@ bool Plan::has_input(const std::string& name) const {
   return false;
 }
 
-Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& model, const PlanOptions& options,
+Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanOptions& options,
                                           ThreadPool& pool) {
   auto plan = std::unique_ptr<Plan>(new Plan());
+  // Integer MatMul patterns become single ops (engine/graph/quant_fusion.h).
+  std::shared_ptr<const OnnxModel> fused = fuse_quantized_matmuls(original);
+  if (fused) plan->graph_keep_ = std::shared_ptr<const OnnxGraph>(fused, &fused->graph);
+  const OnnxModel& model = fused ? *fused : original;
   const OnnxGraph& g = model.graph;
   const OpRegistry& registry = op_registry();
 

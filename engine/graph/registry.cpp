@@ -4,6 +4,8 @@
 
 namespace rllm {
 
+void register_quant_ops(OpRegistry& r);  // engine/ops/quant_ops.cpp
+
 void OpRegistry::add(const std::string& domain, const std::string& op_type, int64_t since_version,
                      OpFactory factory) {
   auto& v = ops_[{domain, op_type}];
@@ -34,6 +36,7 @@ const OpRegistry& op_registry() {
     register_matmul_ops(r);
     register_attention_ops(r);
     register_clip_ops(r);
+    register_quant_ops(r);
     return r;
   }();
   return registry;

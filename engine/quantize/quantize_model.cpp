@@ -1,5 +1,7 @@
 #include "engine/quantize/quantize_model.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -343,6 +345,152 @@ Result<QuantizeReport> quantize_matmuls(OnnxModel& model, const QuantizeOptions&
   }
   prune(g, folded);
   if (!todo.empty()) import_ms_domain(model);
+  report.initializer_bytes_after = initializer_bytes(g);
+  return report;
+}
+
+Result<QuantizeReport> quantize_matmuls_dynamic(OnnxModel& model, const QuantizeOptions& opt,
+                                                const ProgressFn& progress) {
+  OnnxGraph& g = model.graph;
+  QuantizeReport report;
+  report.initializer_bytes_before = initializer_bytes(g);
+  const Matcher keep(opt.keep);
+  std::map<std::string, size_t> producer;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& o : g.nodes[i].outputs) producer[o] = i;
+
+  std::map<size_t, Candidate> todo;  // by node index
+  std::set<size_t> folded;            // Transpose nodes whose weight a candidate reads directly
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const OnnxNode& n = g.nodes[i];
+    if (!n.domain.empty() || (n.op_type != "MatMul" && n.op_type != "Gemm")) continue;
+    Candidate c;
+    std::string why = find_candidate(g, i, producer, c);
+    if (why.empty() && g.initializers[c.source].dtype != DType::f32)
+      why = "weight '" + g.initializers[c.source].name + "' is not f32 (the dynamic form computes in f32)";
+    if (why.empty() && (keep(n.name) || keep(g.initializers[c.source].name))) why = "kept by --keep";
+    if (!why.empty()) {
+      report.skipped.push_back({n.describe(), why});
+      continue;
+    }
+    todo[i] = c;
+    if (!c.transpose && n.inputs[1] != g.initializers[c.source].name) folded.insert(producer.at(n.inputs[1]));
+  }
+
+  struct Made {
+    std::string b, scales, zp;
+  };
+  std::map<std::pair<std::string, bool>, Made> made;
+  std::map<std::string, std::array<std::string, 3>> quantized_inputs;  // activation -> (q, scale, zp)
+  std::set<size_t> folded_at;  // the folded Transposes' indices in `nodes`
+  std::vector<OnnxNode> nodes;
+  std::set<std::string> created;
+  auto fresh = [&](const std::string& base) {
+    std::string name = fresh_name(g, base);
+    for (int k = 1; created.count(name); ++k) name = fresh_name(g, base + "_" + std::to_string(k));
+    created.insert(name);
+    return name;
+  };
+  size_t done = 0;
+  auto node = [](std::string name, std::string op, std::vector<std::string> in, std::vector<std::string> out) {
+    OnnxNode n;
+    n.name = std::move(name);
+    n.op_type = std::move(op);
+    n.inputs = std::move(in);
+    n.outputs = std::move(out);
+    return n;
+  };
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    auto it = todo.find(i);
+    if (it == todo.end()) {
+      if (folded.count(i)) folded_at.insert(nodes.size());
+      nodes.push_back(g.nodes[i]);
+      continue;
+    }
+    const Candidate& c = it->second;
+    const OnnxNode n = g.nodes[i];
+    const OnnxTensor src = g.initializers[c.source];
+    // B [K, N] as MatMulInteger reads it; the source is [K, N] when c.transpose, else W [N, K].
+    const int64_t N = src.dims[c.transpose ? 1 : 0], K = src.dims[c.transpose ? 0 : 1];
+    const auto key = std::make_pair(src.name, c.transpose);
+    if (!made.count(key)) {
+      std::vector<float> w = to_f32(src);
+      for (size_t e = 0; e < w.size(); ++e)
+        if (!std::isfinite(w[e]))
+          return Status::error(n.describe() + ": weight '" + src.name + "' holds a non-finite value at element " +
+                               std::to_string(e));
+      auto at = [&](int64_t k, int64_t col) { return w[size_t(c.transpose ? k * N + col : col * K + k)]; };
+      std::vector<uint8_t> q(size_t(K * N));
+      std::vector<uint8_t> zp(static_cast<size_t>(N));
+      std::vector<float> scales(static_cast<size_t>(N));
+      TensorReport r;
+      for (int64_t col = 0; col < N; ++col) {
+        // [min(w, 0), max(w, 0)] onto 0..255, as quantize_dynamic's QUInt8 per channel.
+        float lo = 0.0f, hi = 0.0f;
+        for (int64_t k = 0; k < K; ++k) {
+          lo = std::min(lo, at(k, col));
+          hi = std::max(hi, at(k, col));
+        }
+        const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+        const int32_t z = int32_t(std::clamp(std::nearbyint(-lo / scale), 0.0f, 255.0f));
+        scales[size_t(col)] = scale;
+        zp[size_t(col)] = uint8_t(z);
+        for (int64_t k = 0; k < K; ++k) {
+          const float v = at(k, col);
+          const int32_t qv = std::clamp(int32_t(std::nearbyint(v / scale)) + z, 0, 255);
+          q[size_t(k * N + col)] = uint8_t(qv);
+          const double d = double(v) - double(float(qv - z) * scale);
+          r.diff2 += d * d;
+          r.ref2 += double(v) * v;
+        }
+      }
+      Made m;
+      m.b = fresh(src.name + "_quantized");
+      g.initializers.push_back(owned_tensor(m.b, DType::u8, {K, N}, std::move(q)));
+      m.scales = fresh(src.name + "_scale");
+      g.initializers.push_back(owned_tensor(m.scales, DType::f32, {N}, float_bytes(scales, DType::f32)));
+      m.zp = fresh(src.name + "_zero_point");
+      g.initializers.push_back(owned_tensor(m.zp, DType::u8, {N}, std::move(zp)));
+      made[key] = m;
+      r.node = n.name;
+      r.weight = src.name;
+      r.N = N;
+      r.K = K;
+      r.bytes_before = src.nbytes;
+      r.bytes_after = size_t(K * N + N * 5);
+      report.tensors.push_back(r);
+      if (progress) progress(r, done, todo.size());
+    }
+    ++done;
+    const Made& m = made[key];
+    const std::string& a = n.inputs[0];
+    if (!quantized_inputs.count(a)) {
+      std::array<std::string, 3> names = {fresh(a + "_quantized"), fresh(a + "_scale"),
+                                          fresh(a + "_zero_point")};
+      nodes.push_back(node(a + "_QuantizeLinear", "DynamicQuantizeLinear", {a}, {names[0], names[1], names[2]}));
+      quantized_inputs[a] = names;
+    }
+    const auto& aq = quantized_inputs[a];
+    const std::string base = n.name.empty() ? n.outputs[0] : n.name;
+    const std::string i32 = fresh(n.outputs[0] + "_int32"), f = fresh(n.outputs[0] + "_float");
+    const std::string s = fresh(n.outputs[0] + "_scales");
+    nodes.push_back(node(base + "_MatMulInteger", "MatMulInteger", {aq[0], m.b, aq[2], m.zp}, {i32}));
+    nodes.push_back(node(base + "_Cast", "Cast", {i32}, {f}));
+    nodes.back().attributes = {int_attr("to", int64_t(DType::f32))};
+    nodes.push_back(node(base + "_scales_mul", "Mul", {aq[1], m.scales}, {s}));
+    if (c.bias.empty()) {
+      nodes.push_back(node(base + "_Mul", "Mul", {f, s}, {n.outputs[0]}));
+    } else {
+      const std::string scaled = fresh(n.outputs[0] + "_scaled");
+      nodes.push_back(node(base + "_Mul", "Mul", {f, s}, {scaled}));
+      nodes.push_back(node(base + "_Add", "Add", {scaled, c.bias}, {n.outputs[0]}));
+    }
+  }
+  g.nodes = std::move(nodes);
+  prune(g, folded_at);
+  if (!todo.empty() && model.opset("") < 11)
+    return Status::error("the dynamic int8 form needs opset >= 11 (DynamicQuantizeLinear); the model imports " +
+                         std::to_string(model.opset("")));
   report.initializer_bytes_after = initializer_bytes(g);
   return report;
 }

@@ -4,6 +4,12 @@
 //    or the Transpose of one (a tied lm_head), becomes com.microsoft
 //    MatMulNBits. Norms and embeddings (Gather) are not touched. Nodes whose B
 //    is not constant, or that --keep matches, are left and reported.
+//  - quantize_matmuls_dynamic: the same MatMul/Gemm nodes (f32 weights)
+//    become onnxruntime quantize_dynamic's form: DynamicQuantizeLinear of the
+//    activation (one per distinct input), MatMulInteger with uint8 weights
+//    quantized per output column (asymmetric, zero point per column), Cast to
+//    float, Mul by Mul(activation scale, weight scales), and Add of Gemm's bias.
+//    onnxruntime runs it natively; run-llm fuses it into one integer GEMM.
 //  - convert_weights_fp16: every f32 initializer of 2 or more dims read by
 //    MatMul, Gemm or Gather is stored as f16 and cast back to f32 by a Cast
 //    node, so the graph's inputs, outputs and activations stay f32 and only
@@ -54,6 +60,8 @@ using ProgressFn = std::function<void(const TensorReport&, size_t index, size_t 
 
 Result<QuantizeReport> quantize_matmuls(OnnxModel& model, const QuantizeOptions& options,
                                         const ProgressFn& progress);
+Result<QuantizeReport> quantize_matmuls_dynamic(OnnxModel& model, const QuantizeOptions& options,
+                                                const ProgressFn& progress);
 Result<QuantizeReport> convert_weights_fp16(OnnxModel& model, const ProgressFn& progress);
 
 }  // namespace rllm::quant

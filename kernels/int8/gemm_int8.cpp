@@ -18,14 +18,16 @@ namespace {
 using Layout = PackedInt8::Layout;
 
 constexpr Int8Kernel kKernels[] = {
-    {"tile_quad_s8_ref", Isa::scalar, Layout::quad_s8, false, 4, tile_quad_s8_ref},
-    {"tile_pair_s16_ref", Isa::scalar, Layout::pair_s16, false, 4, tile_pair_s16_ref},
+    {"tile_quad_s8_ref", Isa::scalar, Layout::quad_s8, false, 4, tile_quad_s8_ref, epilogue_ref},
+    {"tile_pair_s16_ref", Isa::scalar, Layout::pair_s16, false, 4, tile_pair_s16_ref, epilogue_ref},
 #if defined(__x86_64__)
-    {"tile_u8s8_i32_4x16_avx2", Isa::avx2, Layout::quad_s8, true, 4, tile_u8s8_i32_4x16_avx2},
-    {"tile_s16s16_i32_4x16_avx2", Isa::avx2, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2},
-    {"tile_u8s8_i32_8x16_avx512vnni", Isa::avx512vnni, Layout::quad_s8, false, 8, tile_u8s8_i32_8x16_avx512vnni},
+    {"tile_u8s8_i32_4x16_avx2", Isa::avx2, Layout::quad_s8, true, 4, tile_u8s8_i32_4x16_avx2, epilogue_avx2},
+    {"tile_s16s16_i32_4x16_avx2", Isa::avx2, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2, epilogue_avx2},
+    {"tile_u8s8_i32_8x16_avx512vnni", Isa::avx512vnni, Layout::quad_s8, false, 8, tile_u8s8_i32_8x16_avx512vnni,
+     epilogue_avx2},
     // No int16 kernel of its own: VNNI machines pack uint8 weights as quad_s8.
-    {"tile_s16s16_i32_4x16_avx2", Isa::avx512vnni, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2},
+    {"tile_s16s16_i32_4x16_avx2", Isa::avx512vnni, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2,
+     epilogue_avx2},
 #endif
 };
 
@@ -92,35 +94,54 @@ void gemm_u8x8_with(const Int8Kernel& k, const PackedInt8& w, const uint8_t* A, 
   const int64_t panel_bytes = kp * PackedInt8::kPanel * (pair ? 2 : 1);
   const int32_t* zp = w.zero_points();
   const int32_t* col_sums = w.column_sums();
+  // Each thread takes a range of panels; rows go in chunks of kRowChunk so a
+  // chunk of A stays in L1/L2 while the thread's panels pass over it.
+  constexpr int64_t kRowChunk = 64;
   pool.parallel_for(n_panels, 1, [&](int64_t p0, int64_t p1) {
     alignas(64) int32_t raw[kMaxMr * PackedInt8::kPanel];
-    for (int64_t p = p0; p < p1; ++p) {
-      const void* panel = static_cast<const uint8_t*>(w.panels()) + p * panel_bytes;
-      const int64_t n0 = p * PackedInt8::kPanel, nc = std::min<int64_t>(PackedInt8::kPanel, N - n0);
-      for (int64_t m0 = 0; m0 < M; m0 += k.mr) {
-        const int mr = int(std::min<int64_t>(k.mr, M - m0));
-        k.fn(rows + m0 * row_bytes, row_bytes, mr, panel, kp, raw);
-        for (int r = 0; r < mr; ++r) {
-          const int64_t m = m0 + r;
-          for (int64_t c = 0; c < nc; ++c) {
-            const int64_t n = n0 + c;
-            int64_t acc = raw[r * PackedInt8::kPanel + c];
-            if (!pair)
-              acc += -int64_t(a_zp) * col_sums[n] - int64_t(zp[n]) * row_sums[m] + K * int64_t(a_zp) * zp[n];
-            const int32_t v = static_cast<int32_t>(acc);
-            if (out.y == nullptr) {
-              out.c[m * out.ld + n] = v;
-              continue;
-            }
-            float y = static_cast<float>(v) * out.scale[n];
-            if (out.post != nullptr) y = y * out.post[n];
-            if (out.bias != nullptr) y = y + out.bias[n];
-            out.y[m * out.ld + n] = y;
-          }
+    alignas(64) int32_t col_term[PackedInt8::kPanel], zp16[PackedInt8::kPanel];
+    alignas(64) float scale16[PackedInt8::kPanel], bias16[PackedInt8::kPanel];
+    for (int64_t mc = 0; mc < M; mc += kRowChunk) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const void* panel = static_cast<const uint8_t*>(w.panels()) + p * panel_bytes;
+        const int64_t n0 = p * PackedInt8::kPanel;
+        const int nc = int(std::min<int64_t>(PackedInt8::kPanel, N - n0));
+        for (int c = 0; c < PackedInt8::kPanel; ++c) {
+          const bool in = c < nc;
+          const int64_t z = pair || !in ? 0 : zp[n0 + c];
+          // Modulo 2^32, as the int32 sums themselves.
+          col_term[c] = pair || !in ? 0 : int32_t(uint32_t(K * a_zp * z - int64_t(a_zp) * col_sums[n0 + c]));
+          zp16[c] = int32_t(z);
+          scale16[c] = out.y != nullptr && in ? out.scale[n0 + c] : 0.0f;
+          bias16[c] = out.bias != nullptr && in ? out.bias[n0 + c] : 0.0f;
+        }
+        for (int64_t m0 = mc; m0 < std::min(M, mc + kRowChunk); m0 += k.mr) {
+          const int mr = int(std::min<int64_t>(k.mr, M - m0));
+          k.fn(rows + m0 * row_bytes, row_bytes, mr, panel, kp, raw);
+          const TileEpilogue e{col_term, zp16, row_sums + m0, out.y != nullptr ? scale16 : nullptr,
+                               out.bias != nullptr ? bias16 : nullptr};
+          int32_t* c_out = out.y != nullptr ? nullptr : out.c + m0 * out.ld + n0;
+          float* y = out.y != nullptr ? out.y + m0 * out.ld + n0 : nullptr;
+          k.epilogue(raw, mr, nc, e, c_out, y, out.ld);
         }
       }
     }
   });
+}
+
+void epilogue_ref(const int32_t* raw, int mr, int nc, const TileEpilogue& e, int32_t* c_out, float* y, int64_t ld) {
+  for (int r = 0; r < mr; ++r)
+    for (int c = 0; c < nc; ++c) {
+      const int32_t v = int32_t(uint32_t(raw[r * 16 + c]) + uint32_t(e.col_term[c]) -
+                                uint32_t(e.zp[c]) * uint32_t(e.row_sums[r]));
+      if (e.scale == nullptr) {
+        c_out[r * ld + c] = v;
+        continue;
+      }
+      float f = static_cast<float>(v) * e.scale[c];
+      if (e.bias != nullptr) f = f + e.bias[c];
+      y[r * ld + c] = f;
+    }
 }
 
 void tile_quad_s8_ref(const uint8_t* a, int64_t a_stride, int mr, const void* panel, int64_t kp, int32_t* raw) {

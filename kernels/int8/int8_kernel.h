@@ -26,6 +26,20 @@ namespace rllm::kernels::int8 {
 using Int8TileFn = void (*)(const uint8_t* a, int64_t a_stride, int mr, const void* panel, int64_t kp,
                             int32_t* raw);
 
+// Finishes a tile of mr rows x nc (<= 16) columns, per row r and column c:
+//   v = raw[r*16 + c] + col_term[c] - zp[c] * row_sums[r]   (int32, wrapping)
+// then c_out[r*ld + c] = v, or y[r*ld + c] = float(v) * scale[c] (+ bias[c]),
+// the multiply and the add each rounded to f32 (no FMA).
+struct TileEpilogue {
+  const int32_t* col_term;  // [16]: K * a_zp * zp - a_zp * column sum (quad_s8), 0 (pair_s16)
+  const int32_t* zp;        // [16]: stored zero points (0 for pair_s16)
+  const int32_t* row_sums;  // [mr]
+  const float* scale;       // [16], or null: int32 out
+  const float* bias;        // [16] or null
+};
+using Int8EpilogueFn = void (*)(const int32_t* raw, int mr, int nc, const TileEpilogue& e, int32_t* c_out,
+                                float* y, int64_t ld);
+
 struct Int8Kernel {
   const char* name;
   Isa isa;
@@ -33,6 +47,7 @@ struct Int8Kernel {
   bool saturates;  // int16-saturating pairs (vpmaddubsw): only for int8 weights
   int mr;          // rows per tile call, at most kMaxMr
   Int8TileFn fn;
+  Int8EpilogueFn epilogue;
 };
 constexpr int kMaxMr = 8;
 
@@ -46,10 +61,14 @@ void gemm_u8x8_with(const Int8Kernel& k, const PackedInt8& w, const uint8_t* A, 
 
 void tile_quad_s8_ref(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void tile_pair_s16_ref(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
+void epilogue_ref(const int32_t*, int, int, const TileEpilogue&, int32_t*, float*, int64_t);
 #if defined(__x86_64__)
 void tile_u8s8_i32_4x16_avx2(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void tile_s16s16_i32_4x16_avx2(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void tile_u8s8_i32_8x16_avx512vnni(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
+void epilogue_avx2(const int32_t*, int, int, const TileEpilogue&, int32_t*, float*, int64_t);
+void minmax_with_zero_avx2(const float* x, int64_t n, float* mn, float* mx);
+void quantize_u8_avx2(const float* x, int64_t n, float scale, uint8_t zp, uint8_t* q);
 #endif
 
 }  // namespace rllm::kernels::int8

@@ -3,6 +3,8 @@
 // products where the kernel is a vpmaddubsw one, as onnxruntime's AVX2 path).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -46,25 +48,22 @@ void run_case(const int8::Int8Kernel& k, const Case& c, ThreadPool& pool) {
   int8::gemm_u8x8_with(k, packed, A.data(), lda, a_zp, c.M, out, pool);
   CHECK(got == want);
 
-  // Float epilogue: float(C) · scale[n] · post[n] + bias[n], each rounded in f32.
-  std::vector<float> scale(size_t(c.N)), post(size_t(c.N)), bias(size_t(c.N)), y(size_t(c.M * c.N));
+  // Float epilogue: float(C) · scale[n] + bias[n], each rounded in f32.
+  std::vector<float> scale(size_t(c.N)), bias(size_t(c.N)), y(size_t(c.M * c.N));
   for (int64_t n = 0; n < c.N; ++n) {
     scale[size_t(n)] = 0.001f * float(n + 1);
-    post[size_t(n)] = 1.5f - 0.01f * float(n);
     bias[size_t(n)] = 0.25f * float(n % 7) - 1.0f;
   }
   Int8Output fo;
   fo.y = y.data();
   fo.ld = c.N;
   fo.scale = scale.data();
-  fo.post = post.data();
   fo.bias = bias.data();
   int8::gemm_u8x8_with(k, packed, A.data(), lda, a_zp, c.M, fo, pool);
   int bad = 0;
   for (int64_t m = 0; m < c.M; ++m)
     for (int64_t n = 0; n < c.N; ++n) {
       volatile float t = static_cast<float>(want[size_t(m * c.N + n)]) * scale[size_t(n)];
-      t = t * post[size_t(n)];
       t = t + bias[size_t(n)];
       if (y[size_t(m * c.N + n)] != t) ++bad;
     }
@@ -129,4 +128,45 @@ TEST_CASE("int8 GEMM: dispatch picks the saturating kernel only for int8 weights
     CHECK_FALSE(int8_saturates(pack_int8(s, PackedInt8::Layout::quad_s8), Isa::avx512vnni));
   else
     MESSAGE("skip VNNI dispatch check: this CPU lacks avx512vnni");
+}
+
+TEST_CASE("int8: dynamic uint8 quantization of every ISA equals the scalar twin") {
+  // Values on exact .5 ties (round half to even), out of range, NaN and inf.
+  std::vector<float> x;
+  std::mt19937 g(3);
+  std::uniform_real_distribution<float> d(-7.0f, 11.0f);
+  for (int i = 0; i < 203; ++i) x.push_back(d(g));
+  for (float v : {0.25f, 0.75f, -0.25f, 2.25f, 150.0f, -100.0f, NAN, INFINITY, -INFINITY}) x.push_back(v);
+  float mn0, mx0;
+  ref::minmax_with_zero(x.data(), int64_t(x.size()), &mn0, &mx0);
+  CHECK(mn0 == -INFINITY);
+  CHECK(mx0 == INFINITY);
+  const float scale = 0.5f;  // x / 0.5 puts 0.25, 0.75, 2.25 on ties
+  const uint8_t zp = 7;
+  std::vector<uint8_t> want(x.size()), got(x.size());
+  ref::quantize_u8(x.data(), int64_t(x.size()), scale, zp, want.data());
+  // x / 0.5: 0.5 -> 0, 1.5 -> 2, -0.5 -> 0, 4.5 -> 4 (ties to even), then + 7;
+  // 300 and -200 clamp to 248 and -7 (255 and 0); NaN -> 0, inf -> 255, -inf -> 0.
+  const std::vector<uint8_t> hand = {7, 9, 7, 11, 255, 0, 0, 255, 0};
+  CHECK(std::vector<uint8_t>(want.begin() + 203, want.end()) == hand);
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni}) {
+    if (!isa_supported(isa)) {
+      MESSAGE("skip " << isa_name(isa) << ": this CPU lacks it");
+      continue;
+    }
+    Isa prev = set_active_isa(isa);
+    for (int64_t n : {int64_t(x.size()), int64_t(7), int64_t(16)}) {
+      INFO(isa_name(isa) << " n=" << n);
+      float mn, mx;
+      minmax_with_zero(x.data(), n, &mn, &mx);
+      float rmn, rmx;
+      ref::minmax_with_zero(x.data(), n, &rmn, &rmx);
+      CHECK(mn == rmn);
+      CHECK(mx == rmx);
+      std::fill(got.begin(), got.end(), 0);
+      quantize_u8(x.data(), n, scale, zp, got.data());
+      CHECK(std::equal(got.begin(), got.begin() + n, want.begin()));
+    }
+    set_active_isa(prev);
+  }
 }

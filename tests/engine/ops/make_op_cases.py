@@ -16,7 +16,8 @@ except ImportError as e:
 
 rng = np.random.default_rng(0)
 F = {np.float32: TensorProto.FLOAT, np.float16: TensorProto.FLOAT16, np.int64: TensorProto.INT64,
-     np.bool_: TensorProto.BOOL, np.int32: TensorProto.INT32}
+     np.bool_: TensorProto.BOOL, np.int32: TensorProto.INT32,
+     np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8}
 
 
 def rnd(shape, dt=np.float32, lo=-2.0, hi=2.0):
@@ -25,19 +26,25 @@ def rnd(shape, dt=np.float32, lo=-2.0, hi=2.0):
 
 def case(out, name, op, inputs, attrs=None, consts=None, domain="", n_out=1, opset=17, out_type=None):
     """inputs: list of (name, array) fed at run time; consts: initializers;
-    out_type: the outputs' element type (default: the first input's)."""
+    out_type: the outputs' element type (default: the first input's), or a list of one per output."""
     consts = consts or []
     out_type = out_type if out_type is not None else F[inputs[0][1].dtype.type]
+    out_types = out_type if isinstance(out_type, list) else [out_type] * n_out
     node = helper.make_node(op, [n for n, _ in inputs] + [n for n, _ in consts],
                             [f"y{i}" for i in range(n_out)], domain=domain, **(attrs or {}))
     g = helper.make_graph(
         [node], name,
         [helper.make_tensor_value_info(n, F[a.dtype.type], a.shape) for n, a in inputs],
-        [helper.make_tensor_value_info(f"y{i}", out_type, None) for i in range(n_out)],
+        [helper.make_tensor_value_info(f"y{i}", out_types[i], None) for i in range(n_out)],
         [numpy_helper.from_array(a, n) for n, a in consts])
     ops = [helper.make_opsetid("", opset)] + ([helper.make_opsetid(domain, 1)] if domain else [])
     m = helper.make_model(g, opset_imports=ops)
     m.ir_version = 8
+    write_case(out, name, m, inputs)
+
+
+def write_case(out, name, m, inputs):
+    """Runs model m on inputs with onnxruntime and writes the case folder."""
     res = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
         None, {n: a for n, a in inputs})
     d = os.path.join(out, name)
@@ -49,6 +56,82 @@ def case(out, name, op, inputs, attrs=None, consts=None, domain="", n_out=1, ops
     for i, r in enumerate(res):
         with open(os.path.join(d, f"output_{i}.pb"), "wb") as f:
             f.write(numpy_helper.from_array(np.asarray(r), f"y{i}").SerializeToString())
+
+
+def int8_cases(out):
+    """Integer quantization ops, and the MatMul patterns onnxruntime's quantization
+    tools emit (fused at load into one integer GEMM), each against onnxruntime:
+    integer outputs compare exactly. A and B span their full ranges, so the u8 x s8
+    cases include pairs of products that saturate int16 in ORT's AVX2 kernel."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    u8 = lambda shape, lo=0, hi=256: rng.integers(lo, hi, shape, dtype=np.uint8)
+    s8 = lambda shape, lo=-128, hi=128: rng.integers(lo, hi, shape, dtype=np.int8)
+    x = rnd((2, 3, 8), np.float32, -3.0, 5.0)
+    case(out, "dynamicquantizelinear", "DynamicQuantizeLinear", [("x", x)], n_out=3,
+         out_type=[TensorProto.UINT8, TensorProto.FLOAT, TensorProto.UINT8])
+    case(out, "dynamicquantizelinear_positive", "DynamicQuantizeLinear", [("x", rnd((5, 7), np.float32, 0.5, 2.0))],
+         n_out=3, out_type=[TensorProto.UINT8, TensorProto.FLOAT, TensorProto.UINT8])
+    case(out, "quantizelinear_u8_tensor", "QuantizeLinear", [("x", x)],
+         consts=[("s", np.array(0.03, np.float32)), ("z", np.array(120, np.uint8))], out_type=TensorProto.UINT8)
+    case(out, "quantizelinear_no_zp", "QuantizeLinear", [("x", x)], consts=[("s", np.array(0.02, np.float32))],
+         out_type=TensorProto.UINT8)
+    case(out, "quantizelinear_s8_axis1", "QuantizeLinear", [("x", x)], {"axis": 1},
+         consts=[("s", np.array([0.01, 0.05, 0.2], np.float32)), ("z", np.array([-3, 0, 9], np.int8))],
+         out_type=TensorProto.INT8)
+    case(out, "dequantizelinear_u8_tensor", "DequantizeLinear", [("x", u8((3, 5)))],
+         consts=[("s", np.array(0.037, np.float32)), ("z", np.array(131, np.uint8))], out_type=TensorProto.FLOAT)
+    case(out, "dequantizelinear_s8_axis0", "DequantizeLinear", [("x", s8((3, 5)))], {"axis": 0},
+         consts=[("s", np.array([0.5, 0.01, 2.0], np.float32)), ("z", np.array([1, -2, 0], np.int8))],
+         out_type=TensorProto.FLOAT)
+    case(out, "dequantizelinear_i32", "DequantizeLinear", [("x", rng.integers(-100000, 100000, (4, 3), dtype=np.int32))],
+         consts=[("s", np.array(0.0007, np.float32))], out_type=TensorProto.FLOAT)
+    K, N = 37, 21
+    case(out, "matmulinteger_u8s8_colzp", "MatMulInteger", [("a", u8((2, 3, K)))],
+         consts=[("b", s8((K, N))), ("za", np.array(127, np.uint8)), ("zb", s8((N,), -5, 6))], out_type=TensorProto.INT32)
+    case(out, "matmulinteger_u8s8_nozp", "MatMulInteger", [("a", u8((5, K)))], consts=[("b", s8((K, N)))],
+         out_type=TensorProto.INT32)
+    case(out, "matmulinteger_u8u8_tensor", "MatMulInteger", [("a", u8((4, K)))],
+         consts=[("b", u8((K, N))), ("za", np.array(3, np.uint8)), ("zb", np.array(250, np.uint8))],
+         out_type=TensorProto.INT32)
+    case(out, "matmulinteger_dynamic_b", "MatMulInteger", [("a", u8((3, K))), ("b", u8((K, N))), ("za", np.array(9, np.uint8)),
+         ("zb", np.array(128, np.uint8))], out_type=TensorProto.INT32)
+    case(out, "matmulintegertofloat", "MatMulIntegerToFloat",
+         [("a", u8((2, 3, K)))],
+         consts=[("b", s8((K, N))), ("sa", np.array(0.02, np.float32)), ("sb", rnd((N,), np.float32, 0.001, 0.01)), ("za", np.array(100, np.uint8)),
+                 ("zb", np.zeros((N,), np.int8)), ("bias", rnd((N,)))], domain="com.microsoft", out_type=TensorProto.FLOAT)
+
+    # quantize_dynamic of x [2, 5, 48] · W [48, 40] + bias, and of a QDQ MatMul.
+    w, bias = rnd((48, 40), np.float32, -0.5, 0.5), rnd((40,))
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["t"]), helper.make_node("Add", ["t", "bias"], ["y0"])], "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 48])],
+        [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "bias")])
+    fp32 = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    fp32.ir_version = 8
+    xin = [("x", rnd((2, 5, 48), np.float32, -4.0, 4.0))]
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx.save(fp32, os.path.join(tmp, "fp32.onnx"))
+        for tag, wt, pc in (("u8_tensor", QuantType.QUInt8, False), ("s8_channel", QuantType.QInt8, True),
+                            ("s8_tensor", QuantType.QInt8, False)):
+            qpath = os.path.join(tmp, f"{tag}.onnx")
+            quantize_dynamic(os.path.join(tmp, "fp32.onnx"), qpath, weight_type=wt, per_channel=pc)
+            write_case(out, f"quantize_dynamic_matmul_add_{tag}", onnx.load(qpath), xin)
+    wq = s8((48, 40))
+    ws = rnd((40,), np.float32, 0.002, 0.02)
+    g = helper.make_graph(
+        [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+         helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+         helper.make_node("DequantizeLinear", ["wq", "ws"], ["wd"], axis=1),
+         helper.make_node("MatMul", ["xd", "wd"], ["y0"])], "qdq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 48])],
+        [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(0.035, np.float32), "xs"), numpy_helper.from_array(np.array(118, np.uint8), "xz"),
+         numpy_helper.from_array(wq, "wq"), numpy_helper.from_array(ws, "ws")])
+    qdq = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    qdq.ir_version = 8
+    write_case(out, "qdq_matmul_s8_channel", qdq, xin)
 
 
 def main():
@@ -118,6 +201,7 @@ def main():
     case(out, "reducel2_f32", "ReduceL2", [("x", rnd((2, 3, 4)))], {"axes": [1], "keepdims": 1})
     case(out, "reducel2_opset18_f32", "ReduceL2", [("x", rnd((3, 5)))], {"keepdims": 0},
          consts=[("ax", np.array([-1], np.int64))], opset=18)
+    int8_cases(out)
     attention_cases(out + "_attention")
     print(f"wrote op cases to {out} and {out}_attention")
 

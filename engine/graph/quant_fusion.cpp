@@ -1,0 +1,191 @@
+#include "engine/graph/quant_fusion.h"
+
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace rllm {
+namespace {
+
+bool is_default(const OnnxNode& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
+
+class Matcher {
+ public:
+  explicit Matcher(const OnnxGraph& g) : g_(g) {
+    for (const auto& t : g.initializers) inits_[t.name] = &t;
+    for (const auto& o : g.outputs) graph_outputs_.insert(o.name);
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      for (const auto& o : g.nodes[i].outputs)
+        if (!o.empty()) producer_[o] = int(i);
+      for (const auto& in : g.nodes[i].inputs)
+        if (!in.empty()) users_[in].push_back(int(i));
+    }
+  }
+
+  const OnnxTensor* init(const std::string& name) const {
+    auto it = inits_.find(name);
+    return it == inits_.end() ? nullptr : it->second;
+  }
+  // The node of type `op` that is the only reader of `value`, or -1.
+  int only_user(const std::string& value, const char* op) const {
+    if (graph_outputs_.count(value)) return -1;
+    auto it = users_.find(value);
+    if (it == users_.end() || it->second.size() != 1) return -1;
+    const OnnxNode& n = g_.nodes[size_t(it->second[0])];
+    return is_default(n) && n.op_type == op ? it->second[0] : -1;
+  }
+  bool single_reader(const std::string& value) const {
+    auto it = users_.find(value);
+    return !graph_outputs_.count(value) && it != users_.end() && it->second.size() == 1;
+  }
+  // The node of type `op` producing `value`, or -1.
+  int producer(const std::string& value, const char* op) const {
+    auto it = producer_.find(value);
+    if (it == producer_.end()) return -1;
+    const OnnxNode& n = g_.nodes[size_t(it->second)];
+    return is_default(n) && n.op_type == op ? it->second : -1;
+  }
+  const OnnxNode& node(int i) const { return g_.nodes[size_t(i)]; }
+
+ private:
+  const OnnxGraph& g_;
+  std::unordered_map<std::string, const OnnxTensor*> inits_;
+  std::unordered_map<std::string, int> producer_;
+  std::unordered_map<std::string, std::vector<int>> users_;
+  std::set<std::string> graph_outputs_;
+};
+
+bool is_q8(DType t) { return t == DType::u8 || t == DType::i8; }
+std::string input(const OnnxNode& n, size_t i) { return i < n.inputs.size() ? n.inputs[i] : std::string(); }
+
+OnnxNode fused_node(const OnnxNode& from, std::vector<std::string> inputs, const std::string& output) {
+  OnnxNode n;
+  n.name = from.name.empty() ? output + "_int8" : from.name + "_int8";
+  n.op_type = "MatMulIntegerToFloat";
+  n.domain = "com.microsoft";
+  while (!inputs.empty() && inputs.back().empty()) inputs.pop_back();
+  n.inputs = std::move(inputs);
+  n.outputs = {output};
+  return n;
+}
+
+struct Rewrite {
+  int at;
+  OnnxNode node;
+  std::vector<int> drop;
+};
+
+// MatMulInteger -> Cast(float) -> Mul(·, Mul(a_scale, b_scale)) [-> Add(·, bias)].
+std::optional<Rewrite> match_dynamic(const Matcher& m, int i) {
+  const OnnxNode& mi = m.node(i);
+  if (mi.outputs.size() != 1 || mi.inputs.size() < 2) return std::nullopt;
+  const OnnxTensor* b = m.init(mi.inputs[1]);
+  if (b == nullptr || !is_q8(b->dtype) || b->dims.size() != 2) return std::nullopt;
+  std::string wz = input(mi, 3);
+  if (!wz.empty() && m.init(wz) == nullptr) return std::nullopt;
+  int cast = m.only_user(mi.outputs[0], "Cast");
+  if (cast < 0 || m.node(cast).attr_i("to", 0) != int64_t(DType::f32)) return std::nullopt;
+  int mul = m.only_user(m.node(cast).outputs[0], "Mul");
+  if (mul < 0 || m.node(mul).inputs.size() != 2) return std::nullopt;
+  const OnnxNode& mn = m.node(mul);
+  std::string scales = mn.inputs[0] == m.node(cast).outputs[0] ? mn.inputs[1] : mn.inputs[0];
+  int smul = m.producer(scales, "Mul");
+  if (smul < 0 || m.node(smul).inputs.size() != 2) return std::nullopt;
+  const OnnxNode& sn = m.node(smul);
+  const OnnxTensor* s0 = m.init(sn.inputs[0]);
+  const OnnxTensor* s1 = m.init(sn.inputs[1]);
+  if ((s0 == nullptr) == (s1 == nullptr)) return std::nullopt;
+  const OnnxTensor* b_scale = s0 ? s0 : s1;
+  std::string a_scale = s0 ? sn.inputs[1] : sn.inputs[0];
+  const int64_t N = b->dims[1];
+  if (b_scale->dtype != DType::f32 || (b_scale->numel() != 1 && b_scale->numel() != N)) return std::nullopt;
+
+  Rewrite r{i, {}, {cast, mul}};
+  if (m.single_reader(scales)) r.drop.push_back(smul);
+  std::string out = mn.outputs[0], bias;
+  int add = m.only_user(out, "Add");
+  if (add >= 0 && m.node(add).inputs.size() == 2) {
+    const OnnxNode& an = m.node(add);
+    std::string other = an.inputs[0] == out ? an.inputs[1] : an.inputs[0];
+    const OnnxTensor* bt = m.init(other);
+    if (bt != nullptr && bt->dtype == DType::f32 && bt->dims.size() == 1 && bt->dims[0] == N) {
+      bias = other;
+      out = an.outputs[0];
+      r.drop.push_back(add);
+    }
+  }
+  r.node = fused_node(mi, {mi.inputs[0], mi.inputs[1], a_scale, b_scale->name, input(mi, 2), wz, bias}, out);
+  return r;
+}
+
+// MatMul(DequantizeLinear(xq, xs, xz), DequantizeLinear(Wq, ws, wz)), the
+// weight per tensor or per column (axis 1), the activation per tensor.
+std::optional<Rewrite> match_qdq(const Matcher& m, int i) {
+  const OnnxNode& mm = m.node(i);
+  if (mm.inputs.size() != 2 || mm.outputs.size() != 1) return std::nullopt;
+  int dx = m.producer(mm.inputs[0], "DequantizeLinear");
+  int dw = m.producer(mm.inputs[1], "DequantizeLinear");
+  if (dx < 0 || dw < 0) return std::nullopt;
+  const OnnxNode& xn = m.node(dx);
+  const OnnxNode& wn = m.node(dw);
+  const OnnxTensor* wq = m.init(input(wn, 0));
+  const OnnxTensor* ws = m.init(input(wn, 1));
+  if (wq == nullptr || ws == nullptr || !is_q8(wq->dtype) || wq->dims.size() != 2 || ws->dtype != DType::f32)
+    return std::nullopt;
+  const int64_t N = wq->dims[1];
+  if (ws->numel() != 1 && (ws->numel() != N || (wn.attr_i("axis", 1) != 1 && wn.attr_i("axis", 1) != -1)))
+    return std::nullopt;
+  std::string wz = input(wn, 2);
+  if (!wz.empty() && m.init(wz) == nullptr) return std::nullopt;
+  const OnnxTensor* xs = m.init(input(xn, 1));
+  if (xs == nullptr || xs->dtype != DType::f32 || xs->numel() != 1) return std::nullopt;
+  std::string xz = input(xn, 2);
+  if (!xz.empty() && (m.init(xz) == nullptr || m.init(xz)->numel() != 1 || !is_q8(m.init(xz)->dtype)))
+    return std::nullopt;
+  Rewrite r{i, fused_node(mm, {input(xn, 0), wq->name, xs->name, ws->name, xz, wz}, mm.outputs[0]), {}};
+  if (m.single_reader(mm.inputs[0])) r.drop.push_back(dx);
+  if (m.single_reader(mm.inputs[1])) r.drop.push_back(dw);
+  return r;
+}
+
+}  // namespace
+
+std::shared_ptr<const OnnxModel> fuse_quantized_matmuls(const OnnxModel& model) {
+  const OnnxGraph& g = model.graph;
+  bool candidates = false;
+  for (const auto& n : g.nodes)
+    if (is_default(n) && (n.op_type == "MatMulInteger" || n.op_type == "DequantizeLinear")) candidates = true;
+  if (!candidates) return nullptr;
+
+  Matcher m(g);
+  std::vector<std::optional<OnnxNode>> replace(g.nodes.size());
+  std::vector<bool> drop(g.nodes.size(), false);
+  size_t fused = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const OnnxNode& n = g.nodes[i];
+    if (!is_default(n) || drop[i]) continue;
+    std::optional<Rewrite> r;
+    if (n.op_type == "MatMulInteger") r = match_dynamic(m, int(i));
+    else if (n.op_type == "MatMul") r = match_qdq(m, int(i));
+    if (!r) continue;
+    bool taken = false;
+    for (int d : r->drop) taken = taken || drop[size_t(d)] || replace[size_t(d)].has_value();
+    if (taken) continue;
+    replace[i] = std::move(r->node);
+    for (int d : r->drop) drop[size_t(d)] = true;
+    ++fused;
+  }
+  if (fused == 0) return nullptr;
+
+  auto out = std::make_shared<OnnxModel>(model);
+  out->graph.nodes.clear();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (drop[i]) continue;
+    out->graph.nodes.push_back(replace[i] ? *replace[i] : g.nodes[i]);
+  }
+  if (model.opset("com.microsoft") == 0) out->opsets.push_back({"com.microsoft", 1});
+  return out;
+}
+
+}  // namespace rllm
