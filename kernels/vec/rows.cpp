@@ -3,9 +3,6 @@
 // twins otherwise (and under RLLM_ISA=scalar).
 #include "kernels/kernels.h"
 #include "kernels/vec/rows_isa.h"
-#if defined(__aarch64__)
-#include "kernels/arm/rows_neon.h"
-#endif
 
 namespace rllm::kernels {
 namespace {
