@@ -17,11 +17,20 @@ ModelOptions to_engine(const rllm_model_options& o) {
   return mo;
 }
 
+// A C caller may store any int in the enum; in C++ loading a value outside
+// the enumerators is undefined, so the check reads the int itself.
+int kv_dtype_value(const rllm_model_options& o) {
+  static_assert(sizeof(rllm_kv_dtype) == sizeof(int));
+  int v;
+  std::memcpy(&v, &o.kv_dtype, sizeof v);
+  return v;
+}
+
 rllm_status check_options(Handle* h, const rllm_model_options& o) {
   if (o.threads < 0) return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.threads must be >= 0");
   if (o.kv_block_tokens <= 0) return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.kv_block_tokens must be > 0");
   if (o.max_context < 0) return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.max_context must be >= 0");
-  if (o.kv_dtype != RLLM_KV_F32 && o.kv_dtype != RLLM_KV_F16)
+  if (kv_dtype_value(o) != RLLM_KV_F32 && kv_dtype_value(o) != RLLM_KV_F16)
     return h->fail(RLLM_ERR_INVALID_ARGUMENT, "options.kv_dtype: neither RLLM_KV_F32 nor RLLM_KV_F16");
   return RLLM_OK;
 }
