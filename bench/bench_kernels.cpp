@@ -1,16 +1,21 @@
-// Kernel micro-benchmarks: MatMulNBits GEMV/GEMM against oneDNN (u8s8, f32)
-// and onnxruntime (bench/ref_matmulnbits.py), with the DRAM read bandwidth
-// measured in the same run. Prints a table, or one JSON object per row with
-// --json. Usage: bench_kernels [--json] [--quick] [--no-ort]
+// Kernel micro-benchmarks: MatMulNBits GEMV/GEMM and the dense fp32 GEMM
+// against oneDNN (u8s8, f32) and onnxruntime's MatMulNBits (accuracy_level 4,
+// bench/ref_matmulnbits.py), with the DRAM read bandwidth and the vpmaddubsw
+// peak measured in the same run. Candidates of one shape are timed in turns
+// (--reps rounds, best kept) so drift on a shared machine hits all alike.
+// Prints a table, or one JSON object per row with --json.
+// Usage: bench_kernels [--json] [--quick] [--no-ort] [--reps R] [--threads 1,2] [--only gemv|gemm|smollm2]
 #include <cpuinfo.h>
 #include <immintrin.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,16 +31,23 @@ namespace {
 
 struct Row {
   std::string kernel, isa;
-  int64_t M, K, N;
-  int bits, block, threads;
-  double seconds, weight_bytes;
+  int64_t M = 0, K = 0, N = 0;
+  int bits = 0, block = 0, threads = 1;
+  std::string zp = "-";
+  double seconds = 0, weight_bytes = 0;
+};
+
+// One timed candidate: fn(i) runs call i (i cycles through weight copies).
+struct Candidate {
+  Row row;
+  std::function<void(int)> fn;
 };
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Seconds per call of fn(i), i counting calls (to cycle through weight copies).
+// Seconds per call of fn(i).
 double time_calls(const std::function<void(int)>& fn, double min_seconds) {
   fn(0);
   int runs = 0;
@@ -43,7 +55,7 @@ double time_calls(const std::function<void(int)>& fn, double min_seconds) {
   do {
     fn(runs++);
     el = now() - t0;
-  } while (el < min_seconds || runs < 5);
+  } while (el < min_seconds || runs < 3);
   return el / runs;
 }
 
@@ -69,10 +81,40 @@ double dram_bandwidth(ThreadPool& pool) {
     return b;
   }();
   volatile double sink = 0;
-  double sec = time_calls([&](int) {
-    pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) { sink = sink + read_sum(buf + b, e - b); });
-  }, 1.0);
-  return double(n) * 4 / sec;
+  double best = 1e30;
+  for (int r = 0; r < 3; ++r)
+    best = std::min(best, time_calls([&](int) {
+      pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) { sink = sink + read_sum(buf + b, e - b); });
+    }, 0.3));
+  return double(n) * 4 / best;
+}
+
+// 12 independent vpmaddubsw + vpaddw chains: the int8 dot peak of AVX2 in
+// ops/s (one vpmaddubsw = 32 u8 x s8 products and their adds = 64 ops).
+__attribute__((target("avx2"), noinline)) int64_t maddubs_loop(int64_t iters) {
+  __m256i acc[12];
+  __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(5);
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_epi16(short(i));
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_add_epi16(acc[i], _mm256_maddubs_epi16(a, b));
+    __asm__ volatile("" : "+x"(a));
+  }
+  __m256i s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_xor_si256(s, acc[i]);
+  return _mm256_extract_epi16(s, 0);
+}
+
+double maddubs_peak_gops(ThreadPool& pool) {
+  const int64_t iters = 2000000;
+  volatile int64_t sink = 0;
+  double best = 1e30;
+  for (int r = 0; r < 5; ++r)
+    best = std::min(best, time_calls([&](int) {
+      pool.parallel_for(pool.size(), 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) sink = sink + maddubs_loop(iters);
+      });
+    }, 0.1));
+  return double(iters) * 12 * 64 * pool.size() / best / 1e9;
 }
 
 std::vector<uint8_t> random_bytes(size_t n, std::mt19937& rng) {
@@ -88,14 +130,17 @@ std::vector<float> random_floats(size_t n, std::mt19937& rng, float lo, float hi
   return v;
 }
 
-Row bench_nbits(int64_t M, int64_t K, int64_t N, int bits, int block, int level, int copies, ThreadPool& pool,
-                double min_seconds) {
+// Ours: `copies` packed weight matrices (GEMV cycles through them so the
+// working set exceeds L3). zp: none or typed (f32, as Q4_1 conversions carry).
+Candidate nbits_candidate(int64_t M, int64_t K, int64_t N, int bits, int block, int level, ZeroPoints zp,
+                          int copies, ThreadPool& pool) {
   std::mt19937 rng(1);
-  std::vector<PackedNBits> ws;
+  auto ws = std::make_shared<std::vector<PackedNBits>>();
   int64_t nb = (K + block - 1) / block;
   for (int c = 0; c < copies; ++c) {
     auto b = random_bytes(size_t(N * nb * block * bits / 8), rng);
     auto s = random_floats(size_t(N * nb), rng, 0.001f, 0.02f);
+    auto z = random_floats(size_t(N * nb), rng, 0.0f, float((1 << bits) - 1));
     NBitsWeights w;
     w.N = N;
     w.K = K;
@@ -103,23 +148,42 @@ Row bench_nbits(int64_t M, int64_t K, int64_t N, int bits, int block, int level,
     w.block_size = block;
     w.b = b.data();
     w.scales = s.data();
-    ws.push_back(pack_nbits(w, level));
+    w.zp = zp;
+    w.zero_points = zp == ZeroPoints::typed ? z.data() : nullptr;
+    ws->push_back(pack_nbits(w, level, &pool));
   }
-  auto A = random_floats(size_t(M * K), rng, -1, 1);
-  std::vector<float> Y(size_t(M * N));
-  double sec = time_calls([&](int i) { matmul_nbits(ws[size_t(i % copies)], A.data(), M, nullptr, Y.data(), pool); },
-                          min_seconds);
-  std::string name = std::string(level == 4 ? "matmul_nbits_q8a" : "matmul_nbits_f32a");
-  return {name, isa_name(active_isa()), M, K, N, bits, block, pool.size(), sec, double(ws[0].bytes())};
+  auto A = std::make_shared<std::vector<float>>(random_floats(size_t(M * K), rng, -1, 1));
+  auto Y = std::make_shared<std::vector<float>>(size_t(M * N));
+  Row row{level == 4 ? "matmul_nbits_q8a" : "matmul_nbits_f32a", isa_name(active_isa()), M, K, N, bits, block,
+          pool.size(), zp == ZeroPoints::typed ? "f32" : "-", 0, double((*ws)[0].bytes())};
+  return {row, [ws, A, Y, M, copies, &pool](int i) {
+            matmul_nbits((*ws)[size_t(i % copies)], A->data(), M, nullptr, Y->data(), pool);
+          }};
+}
+
+// Ours, dense fp32 weights packed in panels (plain MatMul of fp32/fp16 models).
+Candidate dense_candidate(int64_t M, int64_t K, int64_t N, int copies, ThreadPool& pool) {
+  std::mt19937 rng(3);
+  auto ws = std::make_shared<std::vector<PackedF32>>();
+  for (int c = 0; c < copies; ++c) {
+    auto b = random_floats(size_t(K * N), rng, -1, 1);
+    ws->push_back(pack_f32(b.data(), K, N));
+  }
+  auto A = std::make_shared<std::vector<float>>(random_floats(size_t(M * K), rng, -1, 1));
+  auto Y = std::make_shared<std::vector<float>>(size_t(M * N));
+  Row row{"matmul_packed_f32", isa_name(active_isa()), M, K, N, 32, 0, pool.size(), "-", 0,
+          double((*ws)[0].bytes())};
+  return {row, [ws, A, Y, M, copies, &pool](int i) {
+            matmul_packed((*ws)[size_t(i % copies)], A->data(), M, Y->data(), pool);
+          }};
 }
 
 // oneDNN matmul: u8 [M,K] x s8 [K,N] -> f32, or f32 x f32 -> f32, weights
 // reordered once into oneDNN's preferred layout.
-Row bench_onednn(int64_t M, int64_t K, int64_t N, bool u8s8, int copies, int threads, double min_seconds) {
+Candidate onednn_candidate(int64_t M, int64_t K, int64_t N, bool u8s8, int copies, int threads) {
   using namespace dnnl;
-  omp_set_num_threads(threads);
-  engine eng(engine::kind::cpu, 0);
-  stream strm(eng);
+  auto eng = std::make_shared<engine>(engine::kind::cpu, 0);
+  auto strm = std::make_shared<stream>(*eng);
   auto dt_a = u8s8 ? memory::data_type::u8 : memory::data_type::f32;
   auto dt_w = u8s8 ? memory::data_type::s8 : memory::data_type::f32;
   memory::desc a_md({M, K}, dt_a, memory::format_tag::ab);
@@ -128,32 +192,35 @@ Row bench_onednn(int64_t M, int64_t K, int64_t N, bool u8s8, int copies, int thr
   memory::desc c_md({M, N}, memory::data_type::f32, memory::format_tag::ab);
   primitive_attr attr;
   if (u8s8) attr.set_output_scales(0, {0.01f});
-  matmul::primitive_desc pd(matmul::desc(a_md, w_any, c_md), attr, eng);
-  matmul prim(pd);
+  matmul::primitive_desc pd(matmul::desc(a_md, w_any, c_md), attr, *eng);
+  auto prim = std::make_shared<matmul>(pd);
   std::mt19937 rng(2);
   size_t elem = u8s8 ? 1 : 4;
-  std::vector<memory> ws;
+  auto ws = std::make_shared<std::vector<memory>>();
   for (int c = 0; c < copies; ++c) {
     auto raw = random_bytes(size_t(K * N) * elem, rng);
     if (!u8s8)
       for (size_t i = 0; i < raw.size(); i += 4) raw[i + 3] = 0x3C;  // finite floats
-    memory plain(w_plain, eng, raw.data());
-    memory packed(pd.weights_desc(), eng);
-    reorder(plain, packed).execute(strm, plain, packed);
-    ws.push_back(packed);
+    memory plain(w_plain, *eng, raw.data());
+    memory packed(pd.weights_desc(), *eng);
+    reorder(plain, packed).execute(*strm, plain, packed);
+    ws->push_back(packed);
   }
-  auto a_raw = random_bytes(size_t(M * K) * elem, rng);
+  auto a_raw = std::make_shared<std::vector<uint8_t>>(random_bytes(size_t(M * K) * elem, rng));
   if (!u8s8)
-    for (size_t i = 0; i < a_raw.size(); i += 4) a_raw[i + 3] = 0x3C;
-  memory a(a_md, eng, a_raw.data()), c(c_md, eng);
-  double sec = time_calls([&](int i) {
-    prim.execute(strm, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, ws[size_t(i % copies)]}, {DNNL_ARG_DST, c}});
-    strm.wait();
-  }, min_seconds);
-  return {u8s8 ? "onednn_u8s8" : "onednn_f32", "onednn", M, K, N, u8s8 ? 8 : 32, 0, threads, sec,
+    for (size_t i = 0; i < a_raw->size(); i += 4) (*a_raw)[i + 3] = 0x3C;
+  auto a = std::make_shared<memory>(a_md, *eng, a_raw->data());
+  auto c = std::make_shared<memory>(c_md, *eng);
+  Row row{u8s8 ? "onednn_u8s8" : "onednn_f32", "onednn", M, K, N, u8s8 ? 8 : 32, 0, threads, "-", 0,
           double(K * N) * double(elem)};
+  return {row, [=](int i) {
+            omp_set_num_threads(threads);
+            prim->execute(*strm, {{DNNL_ARG_SRC, *a}, {DNNL_ARG_WEIGHTS, (*ws)[size_t(i % copies)]}, {DNNL_ARG_DST, *c}});
+            strm->wait();
+          }};
 }
 
+// onnxruntime's MatMulNBits (accuracy_level 4) in a subprocess; times itself.
 bool bench_ort(int64_t M, int64_t K, int64_t N, int bits, int block, int threads, int copies, Row& row) {
   std::string cmd = std::string(RLLM_PYTHON) + " " + RLLM_SOURCE_DIR + "/bench/ref_matmulnbits.py " +
                     std::to_string(M) + " " + std::to_string(K) + " " + std::to_string(N) + " " +
@@ -166,70 +233,139 @@ bool bench_ort(int64_t M, int64_t K, int64_t N, int bits, int block, int threads
   pclose(p);
   const char* s = std::strstr(line, "\"seconds\": ");
   if (!got || !s) return false;
-  double sec = std::atof(s + 11);
   int64_t nb = (K + block - 1) / block;
-  row = {"onnxruntime_matmulnbits_acc4", "ort", M, K, N, bits, block, threads, sec,
+  row = {"onnxruntime_matmulnbits_acc4", "ort", M, K, N, bits, block, threads, "-", std::atof(s + 11),
          double(N * nb * (block * bits / 8 + 4))};
   return true;
 }
 
-void print(const Row& r, bool json, double bw) {
+struct Context {
+  bool json = false;
+  double bw = 0, peak = 0;  // bytes/s, GOPS at this thread count
+};
+
+void print_header(const Context& c, int threads) {
+  if (c.json) return;
+  std::printf("\nthreads %d: DRAM read bandwidth %.1f GB/s (512 MiB buffer); vpmaddubsw peak %.0f GOPS\n", threads,
+              c.bw / 1e9, c.peak);
+  std::printf("| %-28s | %-6s | %4s | %5s | %5s | %4s | %5s | %3s | %2s | %10s | %7s | %7s | %7s | %7s |\n", "kernel",
+              "isa", "M", "K", "N", "bits", "block", "zp", "t", "us/call", "GB/s", "of DRAM", "GOPS", "of peak");
+  std::printf("|---|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|\n");
+}
+
+void print(const Row& r, const Context& c) {
   double gbps = r.weight_bytes / r.seconds / 1e9;
   double gops = 2.0 * double(r.M * r.N * r.K) / r.seconds / 1e9;
-  if (json) {
+  if (c.json) {
     std::printf("{\"kernel\": \"%s\", \"isa\": \"%s\", \"M\": %ld, \"K\": %ld, \"N\": %ld, \"bits\": %d, "
-                "\"block\": %d, \"threads\": %d, \"seconds\": %.6g, \"weight_gb_per_s\": %.4g, \"gops\": %.4g, "
-                "\"dram_gb_per_s\": %.4g}\n",
-                r.kernel.c_str(), r.isa.c_str(), long(r.M), long(r.K), long(r.N), r.bits, r.block, r.threads,
-                r.seconds, gbps, gops, bw / 1e9);
+                "\"block\": %d, \"zero_points\": \"%s\", \"threads\": %d, \"seconds\": %.6g, "
+                "\"weight_gb_per_s\": %.4g, \"gops\": %.4g, \"dram_gb_per_s\": %.4g, \"maddubs_peak_gops\": %.4g}\n",
+                r.kernel.c_str(), r.isa.c_str(), long(r.M), long(r.K), long(r.N), r.bits, r.block, r.zp.c_str(),
+                r.threads, r.seconds, gbps, gops, c.bw / 1e9, c.peak);
   } else {
-    std::printf("| %-30s | %-10s | %4ld | %5ld | %5ld | %4d | %5d | %2d | %10.1f | %8.2f | %6.0f%% | %8.1f |\n",
-                r.kernel.c_str(), r.isa.c_str(), long(r.M), long(r.K), long(r.N), r.bits, r.block, r.threads,
-                r.seconds * 1e6, gbps, 100.0 * gbps / (bw / 1e9), gops);
+    std::printf("| %-28s | %-6s | %4ld | %5ld | %5ld | %4d | %5d | %3s | %2d | %10.1f | %7.2f | %6.0f%% | %7.1f | %6.0f%% |\n",
+                r.kernel.c_str(), r.isa.c_str(), long(r.M), long(r.K), long(r.N), r.bits, r.block, r.zp.c_str(),
+                r.threads, r.seconds * 1e6, gbps, 100.0 * gbps / (c.bw / 1e9), gops, 100.0 * gops / c.peak);
   }
   std::fflush(stdout);
+}
+
+// Times the candidates in turns, reps rounds, and prints each one's best.
+void run_group(std::vector<Candidate> cands, int reps, double min_s, const Context& c) {
+  std::vector<double> best(cands.size(), 1e30);
+  for (int r = 0; r < reps; ++r)
+    for (size_t i = 0; i < cands.size(); ++i) best[i] = std::min(best[i], time_calls(cands[i].fn, min_s));
+  for (size_t i = 0; i < cands.size(); ++i) {
+    cands[i].row.seconds = best[i];
+    print(cands[i].row, c);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool json = false, quick = false, ort = true;
+  bool quick = false, ort = true;
+  int reps = 3;
+  std::string only;
+  std::vector<int> thread_counts = {1, 2};
+  Context ctx;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--json")) json = true;
-    if (!std::strcmp(argv[i], "--quick")) quick = true;
-    if (!std::strcmp(argv[i], "--no-ort")) ort = false;
-  }
-  cpuinfo_initialize();
-  const char* model = cpuinfo_get_package(0)->name;
-  std::printf("%s cpu: %s; avx2=%d fma=%d f16c=%d avx512f=%d avx512bw=%d avx512vl=%d avx512vnni=%d; kernels isa: %s\n",
-              json ? "#" : "", model, cpuinfo_has_x86_avx2(), cpuinfo_has_x86_fma3(), cpuinfo_has_x86_f16c(),
-              cpuinfo_has_x86_avx512f(), cpuinfo_has_x86_avx512bw(), cpuinfo_has_x86_avx512vl(),
-              cpuinfo_has_x86_avx512vnni(), isa_name(active_isa()));
-  const double min_s = quick ? 0.1 : 0.4;
-  const int64_t K = 4096, N = 4096;
-  for (int threads : {1, 2}) {
-    ThreadPool pool(threads);
-    double bw = dram_bandwidth(pool);
-    if (json) {
-      std::printf("{\"kernel\": \"dram_read\", \"isa\": \"avx2\", \"threads\": %d, \"weight_gb_per_s\": %.4g}\n",
-                  threads, bw / 1e9);
+    std::string a = argv[i];
+    if (a == "--json") ctx.json = true;
+    else if (a == "--quick") quick = true;
+    else if (a == "--no-ort") ort = false;
+    else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--threads" && i + 1 < argc) {
+      thread_counts.clear();
+      for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ",")) thread_counts.push_back(std::atoi(t));
     } else {
-      std::printf("\nthreads %d: DRAM read bandwidth %.1f GB/s (512 MiB buffer)\n", threads, bw / 1e9);
-      std::printf("| %-30s | %-10s | %4s | %5s | %5s | %4s | %5s | %2s | %10s | %8s | %7s | %8s |\n", "kernel", "isa",
-                  "M", "K", "N", "bits", "block", "t", "us/call", "GB/s", "of DRAM", "GOPS");
-      std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      std::fprintf(stderr, "usage: bench_kernels [--json] [--quick] [--no-ort] [--reps R] [--threads 1,2] "
+                           "[--only gemv|gemm|smollm2]\n");
+      return 2;
     }
-    for (int64_t M : {int64_t(1), int64_t(128), int64_t(512)}) {
-      if (quick && M == 512) continue;
-      int copies = M == 1 ? 16 : 1;
+  }
+  auto want = [&](const char* group) { return only.empty() || only == group; };
+  cpuinfo_initialize();
+  std::printf("%s cpu: %s; avx2=%d fma=%d f16c=%d avx512f=%d avx512bw=%d avx512vl=%d avx512vnni=%d; kernels isa: %s\n",
+              ctx.json ? "#" : "", cpuinfo_get_package(0)->name, cpuinfo_has_x86_avx2(), cpuinfo_has_x86_fma3(),
+              cpuinfo_has_x86_f16c(), cpuinfo_has_x86_avx512f(), cpuinfo_has_x86_avx512bw(),
+              cpuinfo_has_x86_avx512vl(), cpuinfo_has_x86_avx512vnni(), isa_name(active_isa()));
+  const double min_s = quick ? 0.05 : 0.2;
+  const int64_t K = 4096, N = 4096;
+  for (int threads : thread_counts) {
+    ThreadPool pool(threads);
+    ctx.bw = dram_bandwidth(pool);
+    ctx.peak = maddubs_peak_gops(pool);
+    if (ctx.json)
+      std::printf("{\"kernel\": \"dram_read\", \"isa\": \"avx2\", \"threads\": %d, \"weight_gb_per_s\": %.4g}\n"
+                  "{\"kernel\": \"vpmaddubsw_peak\", \"isa\": \"avx2\", \"threads\": %d, \"gops\": %.4g}\n",
+                  threads, ctx.bw / 1e9, threads, ctx.peak);
+    print_header(ctx, threads);
+    if (want("gemv")) {
+      // Working set > L3: 16 weight copies (int4 K=N=4096: 16 x 10.5 MB).
+      const int copies = 16;
       for (int bits : {4, 8}) {
-        print(bench_nbits(M, K, N, bits, 32, 4, copies, pool, min_s), json, bw);
-        if (M == 1) print(bench_nbits(M, K, N, bits, 32, 0, copies, pool, min_s), json, bw);
+        std::vector<Candidate> c;
+        c.push_back(nbits_candidate(1, K, N, bits, 32, 4, ZeroPoints::none, copies, pool));
+        if (bits == 4) c.push_back(nbits_candidate(1, K, N, bits, 32, 4, ZeroPoints::typed, copies, pool));
+        if (!quick) c.push_back(nbits_candidate(1, K, N, bits, 32, 0, ZeroPoints::none, copies, pool));
+        run_group(std::move(c), reps, min_s, ctx);
         Row r;
-        if (ort && bench_ort(M, K, N, bits, 32, threads, copies, r)) print(r, json, bw);
+        if (ort && bench_ort(1, K, N, bits, 32, threads, copies, r)) print(r, ctx);
       }
-      print(bench_onednn(M, K, N, true, copies, threads, min_s), json, bw);
-      print(bench_onednn(M, K, N, false, M == 1 ? 4 : 1, threads, min_s), json, bw);
+      if (!quick)
+        run_group({onednn_candidate(1, K, N, true, copies, threads), onednn_candidate(1, K, N, false, 4, threads),
+                   dense_candidate(1, K, N, 4, pool)},
+                  reps, min_s, ctx);
+    }
+    if (want("smollm2")) {
+      // SmolLM2-135M decode shapes: int4 block 32, f32 zero points (Q4_1), the
+      // tied lm_head without; one copy each (they fit in L3, as in a decode step).
+      for (auto [k, n, zp] : {std::tuple{int64_t(576), int64_t(1536), ZeroPoints::typed},
+                              std::tuple{int64_t(1536), int64_t(576), ZeroPoints::typed},
+                              std::tuple{int64_t(576), int64_t(576), ZeroPoints::typed},
+                              std::tuple{int64_t(576), int64_t(49152), ZeroPoints::none}})
+        run_group({nbits_candidate(1, k, n, 4, 32, 4, zp, 1, pool)}, reps, min_s, ctx);
+    }
+    if (want("gemm")) {
+      for (int64_t M : {int64_t(128), int64_t(512)}) {
+        if (quick && M == 512) continue;
+        std::vector<Candidate> c;
+        c.push_back(nbits_candidate(M, K, N, 4, 32, 4, ZeroPoints::none, 1, pool));
+        c.push_back(nbits_candidate(M, K, N, 8, 32, 4, ZeroPoints::none, 1, pool));
+        c.push_back(onednn_candidate(M, K, N, true, 1, threads));
+        if (!quick) {
+          c.push_back(nbits_candidate(M, K, N, 4, 32, 0, ZeroPoints::none, 1, pool));
+          c.push_back(dense_candidate(M, K, N, 1, pool));
+          c.push_back(onednn_candidate(M, K, N, false, 1, threads));
+        }
+        run_group(std::move(c), reps, min_s, ctx);
+        for (int bits : {4, 8}) {
+          Row r;
+          if (ort && bench_ort(M, K, N, bits, 32, threads, 1, r)) print(r, ctx);
+        }
+      }
     }
   }
   return 0;

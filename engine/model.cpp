@@ -45,9 +45,17 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, const ModelO
 Result<std::unique_ptr<Model>> Model::load_from_memory(const void* onnx_bytes, size_t size,
                                                        ExternalDataResolver resolver,
                                                        const ModelOptions& options) {
+  return load_from_memory(onnx_bytes, size, std::move(resolver), std::nullopt, options);
+}
+
+Result<std::unique_ptr<Model>> Model::load_from_memory(const void* onnx_bytes, size_t size,
+                                                       ExternalDataResolver resolver,
+                                                       std::optional<GenAiConfig> config,
+                                                       const ModelOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   auto m = std::unique_ptr<Model>(new Model());
   m->files_.onnx_path = "<memory>";
+  m->files_.config = std::move(config);
   RLLM_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load_from_memory(onnx_bytes, size, "<memory>", std::move(resolver)));
   RLLM_RETURN_IF_ERROR(m->init(std::move(onnx), options));
   m->stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,12 @@ class Model {
   // From memory: the .onnx bytes, with external data from `resolver` (no filesystem).
   static Result<std::unique_ptr<Model>> load_from_memory(const void* onnx, size_t size,
                                                          ExternalDataResolver resolver,
+                                                         const ModelOptions& options);
+  // As above, with genai_config.json's content (graph input/output names, EOS ids,
+  // context length) for a model whose folder is not on a filesystem.
+  static Result<std::unique_ptr<Model>> load_from_memory(const void* onnx, size_t size,
+                                                         ExternalDataResolver resolver,
+                                                         std::optional<GenAiConfig> config,
                                                          const ModelOptions& options);
 
   const ModelFiles& files() const { return files_; }

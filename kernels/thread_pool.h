@@ -2,6 +2,7 @@
 // spawn threads: callers split work into ranges and hand them to parallel_for.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -27,16 +28,20 @@ class ThreadPool {
 
  private:
   void worker(int index);
+  void run_chunk(int index);
 
   int n_threads_;
   std::vector<std::thread> workers_;
+  // The current job, published by bumping generation_ (release) and read by
+  // the workers after they see the new generation (acquire).
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  int64_t n_ = 0, grain_ = 1, units_ = 0, parts_ = 0;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  // Threads poll the atomics briefly, then sleep on these.
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  std::vector<std::pair<int64_t, int64_t>> chunks_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace rllm

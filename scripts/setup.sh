@@ -8,7 +8,7 @@ cd "$root"
 apt_packages=(
   build-essential cmake ninja-build ccache pkg-config python3-venv
   libxsimd-dev xtl-dev libdnnl-dev libcpuinfo-dev doctest-dev nlohmann-json3-dev libpcre2-dev
-  libicu-dev libonnx-testdata clang libclang-rt-14-dev
+  libicu-dev libonnx-testdata clang libclang-rt-14-dev bible-kjv
 )
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -22,8 +22,9 @@ namespace rllm::cli {
 namespace {
 
 const char* kUsage =
-    "usage: run-llm perplexity MODEL --file TEXT [--ctx N] [--threads N]\n"
-    "  --ctx N      window length in tokens (default: min(512, the model's context))\n";
+    "usage: run-llm perplexity MODEL --file TEXT [--ctx N] [--max-windows N] [--threads N]\n"
+    "  --ctx N          window length in tokens (default: min(512, the model's context))\n"
+    "  --max-windows N  score only the first N windows (default: all)\n";
 
 // -log softmax(logits)[target], in double.
 double nll(const float* logits, int64_t V, int32_t target) {
@@ -40,6 +41,7 @@ int cmd_perplexity(const std::vector<std::string>& args) {
   Args a(args);
   std::string text_path = a.str("--file", "");
   int64_t ctx = static_cast<int64_t>(a.num("--ctx", 0));
+  int64_t max_windows = static_cast<int64_t>(a.num("--max-windows", 0));
   ModelOptions mo;
   mo.threads = static_cast<int>(a.num("--threads", 0));
   std::string model_path = a.positional();
@@ -66,7 +68,8 @@ int cmd_perplexity(const std::vector<std::string>& args) {
   auto enc = (*tk)->encode(ss.str(), true);
   if (!enc.ok()) return fail(Status::error(text_path + ": " + enc.status().message()));
   const std::vector<int32_t>& tokens = enc.value();
-  const int64_t n_chunks = static_cast<int64_t>(tokens.size()) / ctx;
+  int64_t n_chunks = static_cast<int64_t>(tokens.size()) / ctx;
+  if (max_windows > 0) n_chunks = std::min(n_chunks, max_windows);
   if (n_chunks == 0)
     return fail(Status::error("perplexity: '" + text_path + "' has " + std::to_string(tokens.size()) +
                               " tokens, fewer than one window of " + std::to_string(ctx)));

@@ -29,8 +29,18 @@ struct AttnParams {
   bool rotary = false;
   bool interleaved = false;
   int layer = -1;
-  Tensor cos, sin;           // f32 [max_pos, rotary_dim/2] when rotary
+  Tensor cos, sin;           // f32 or f16 [max_pos, rotary_dim/2] when rotary (f16 kept as the model's view)
 };
+
+// Row `pos` of a rotary cache in f32: a pointer into an f32 cache, or an f16 row widened into buf
+// (a 32k-position f16 cache is not copied once per attention node).
+const float* cache_row(const Tensor& c, int64_t pos, std::vector<float>& buf) {
+  const int64_t w = c.dim(1);
+  if (c.dtype() == DType::f32) return c.as<float>() + pos * w;
+  buf.resize(static_cast<size_t>(w));
+  kernels::f16_to_f32(c.as<uint16_t>() + pos * w, buf.data(), w);
+  return buf.data();
+}
 
 // Rounds to f16 precision, so an f16 model's cache holds what ONNX Runtime's would.
 void round_f16(float* x, int64_t n) {
@@ -82,13 +92,13 @@ Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float
   const int nh = p.num_heads, kvh = p.kv_heads;
   const int64_t rot = p.rotary ? p.cos.dim(1) * 2 : 0;
   std::vector<float> qr(static_cast<size_t>(B * S * nh * hd));
-  std::vector<float> row(static_cast<size_t>(hd));
+  std::vector<float> row(static_cast<size_t>(hd)), cos_buf, sin_buf;
   for (int64_t b = 0; b < B; ++b) {
     if (p.rotary) RLLM_RETURN_IF_ERROR(check_rotary(p, bs.n_past[b] + S, hd));
     for (int64_t i = 0; i < S; ++i) {
       int64_t pos = bs.n_past[b] + i;
-      const float* c = rot ? p.cos.as<float>() + pos * (rot / 2) : nullptr;
-      const float* sn = rot ? p.sin.as<float>() + pos * (rot / 2) : nullptr;
+      const float* c = rot ? cache_row(p.cos, pos, cos_buf) : nullptr;
+      const float* sn = rot ? cache_row(p.sin, pos, sin_buf) : nullptr;
       float* qrow = qr.data() + (b * S + i) * nh * hd;
       std::memcpy(qrow, q + (b * S + i) * q_stride, sizeof(float) * nh * hd);
       const float* krow = k + (b * S + i) * kv_stride;
@@ -117,7 +127,8 @@ Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float
     for (int64_t u = u0; u < u1; ++u) {
       int64_t h = u % nh, bi = u / nh, b = bi / S, i = bi % S;
       int64_t pos = bs.n_past[b] + i;
-      int64_t first = p.window > 0 && pos > p.window ? pos - p.window : 0;
+      // local_window_size W: the last W keys (pos - W, pos], as onnxruntime and Hugging Face mask
+      int64_t first = p.window > 0 && pos >= p.window ? pos - p.window + 1 : 0;
       const float* qh = qr.data() + bi * nh * hd + h * hd;
       int kh = static_cast<int>(h / group);
       int seq = bs.seqs[b];
@@ -150,6 +161,15 @@ Result<Tensor> rotary_cache(const LoadContext& lc, size_t index, const char* nam
   return to_f32(*c);
 }
 
+// GroupQueryAttention's caches stay f32 or f16 as stored (read a row at a time by cache_row).
+Result<Tensor> gqa_rotary_cache(const LoadContext& lc, size_t index, const char* name) {
+  const Tensor* c = lc.constant(index);
+  if (c == nullptr) return lc.error(std::string(name) + " must be a constant initializer");
+  if (c->rank() != 2) return lc.error(std::string(name) + " must be 2-D [max_position, rotary_dim/2]");
+  if (c->dtype() != DType::f32 && c->dtype() != DType::f16) return lc.error(std::string(name) + " must be float or float16");
+  return *c;
+}
+
 Result<std::unique_ptr<Op>> gqa_factory(const LoadContext& lc) {
   AttnParams p;
   p.num_heads = static_cast<int>(lc.node.attr_i("num_heads", 0));
@@ -164,10 +184,17 @@ Result<std::unique_ptr<Op>> gqa_factory(const LoadContext& lc) {
     return lc.error("num_heads must be a positive multiple of kv_num_heads");
   if (lc.node.attr_i("smooth_softmax", 0) != 0 || lc.has_input(10) || lc.has_input(11))
     return lc.error("smooth_softmax, attention_bias and head_sink are not supported");
+  // Inputs 12-16 (quantized-KV scales, fused per-head q/k RMSNorm weights of CUDA/WebGPU exports,
+  // right-padded query_seqlens) change the result: refuse rather than ignore them.
+  static const char* const kLater[] = {"k_scale", "v_scale", "q_norm_weight", "k_norm_weight", "query_seqlens"};
+  for (size_t i = 12; i <= 16; ++i)
+    if (lc.has_input(i)) return lc.error(std::string("input ") + kLater[i - 12] + " is not supported");
+  if (lc.node.attr_i("kv_cache_bit_width", 0) != 0) return lc.error("a quantized KV cache (kv_cache_bit_width) is not supported");
   if (p.layer < 0) return lc.error("past_key input does not name a KV cache layer");
   if (p.rotary) {
-    RLLM_ASSIGN_OR_RETURN(p.cos, rotary_cache(lc, 7, "cos_cache"));
-    RLLM_ASSIGN_OR_RETURN(p.sin, rotary_cache(lc, 8, "sin_cache"));
+    RLLM_ASSIGN_OR_RETURN(p.cos, gqa_rotary_cache(lc, 7, "cos_cache"));
+    RLLM_ASSIGN_OR_RETURN(p.sin, gqa_rotary_cache(lc, 8, "sin_cache"));
+    if (p.sin.shape() != p.cos.shape()) return lc.error("cos_cache and sin_cache shapes differ");
   }
   bool packed = !lc.has_input(1);
   return make_op([p, packed](std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) -> Status {

@@ -334,6 +334,13 @@ void register_elementwise_ops(OpRegistry& r) {
   register_unary(r, "com.microsoft", "Gelu", Un::gelu);
   register_unary(r, "com.microsoft", "FastGelu", Un::fast_gelu);
   register_unary(r, "com.microsoft", "QuickGelu", Un::quick_gelu);
+  // ONNX Gelu (opset 20): approximate "none" is the erf form, "tanh" FastGelu's (Gemma's MLP).
+  r.add("", "Gelu", 20, [](const LoadContext& lc) -> Result<std::unique_ptr<Op>> {
+    std::string approx = lc.node.attr_s("approximate", "none");
+    if (approx != "none" && approx != "tanh") return lc.error("approximate must be \"none\" or \"tanh\", got \"" + approx + "\"");
+    Un op = approx == "tanh" ? Un::fast_gelu : Un::gelu;
+    return make_op([op](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) { return unary(op, 0, in, out); });
+  });
 
   r.add("", "Where", 9, [](const LoadContext&) -> Result<std::unique_ptr<Op>> {
     return make_op([](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) {

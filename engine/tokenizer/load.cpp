@@ -23,12 +23,6 @@ Result<std::string> read_text(const std::string& path) {
   return ss.str();
 }
 
-Result<json> read_json(const std::string& path) {
-  RLLM_ASSIGN_OR_RETURN(std::string text, read_text(path));
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Status::error(path + ": not valid JSON");
-  return j;
-}
 
 // Ids the post-processor puts before and after a single sequence.
 Result<tok::PostTemplate> parse_post_processor(const json& j) {
@@ -78,8 +72,14 @@ void guess_eos(tok::Parts& p) {
   }
 }
 
-Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const std::string& path) {
-  RLLM_ASSIGN_OR_RETURN(json j, read_json(path));
+Result<json> parse_json(const std::string& text, const std::string& path) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Status::error(path + ": not valid JSON");
+  return j;
+}
+
+// `path` names the text in messages (a file, or "<memory>/tokenizer.json").
+Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const json& j, const std::string& path) {
   auto p = std::make_unique<tok::Parts>();
   auto ctx = [&](const Status& s) { return Status::error(path + ": " + s.message()); };
   try {
@@ -193,6 +193,16 @@ Status apply_config(tok::Parts& p, const json& cfg, const std::string& path) {
   return ok_status();
 }
 
+Result<json> read_json(const std::string& path) {
+  RLLM_ASSIGN_OR_RETURN(std::string text, read_text(path));
+  return parse_json(text, path);
+}
+
+Result<std::unique_ptr<tok::Parts>> read_tokenizer_json(const std::string& path) {
+  RLLM_ASSIGN_OR_RETURN(json j, read_json(path));
+  return parse_tokenizer_json(j, path);
+}
+
 bool is_sentencepiece_model(const std::string& path) {
   if (path.ends_with(".model")) return true;
   std::ifstream in(path, std::ios::binary);
@@ -208,7 +218,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_file(const std::string& path)
     RLLM_ASSIGN_OR_RETURN(auto parts, tok::load_sentencepiece(path));
     return std::make_unique<Tokenizer>(std::move(parts));
   }
-  RLLM_ASSIGN_OR_RETURN(auto parts, parse_tokenizer_json(path));
+  RLLM_ASSIGN_OR_RETURN(auto parts, read_tokenizer_json(path));
   return std::make_unique<Tokenizer>(std::move(parts));
 }
 
@@ -216,7 +226,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_folder(const std::string& dir
   const fs::path d(dir);
   std::unique_ptr<tok::Parts> parts;
   if (fs::exists(d / "tokenizer.json")) {
-    RLLM_ASSIGN_OR_RETURN(parts, parse_tokenizer_json((d / "tokenizer.json").string()));
+    RLLM_ASSIGN_OR_RETURN(parts, read_tokenizer_json((d / "tokenizer.json").string()));
   } else if (fs::exists(d / "tokenizer.model")) {
     RLLM_ASSIGN_OR_RETURN(parts, tok::load_sentencepiece((d / "tokenizer.model").string()));
   } else {
@@ -232,6 +242,20 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_folder(const std::string& dir
   if (fs::exists(jinja)) {
     RLLM_ASSIGN_OR_RETURN(parts->chat_template, read_text(jinja.string()));
   }
+  return std::make_unique<Tokenizer>(std::move(parts));
+}
+
+Result<std::unique_ptr<Tokenizer>> Tokenizer::load_from_memory(const std::string& tokenizer_json,
+                                                               const std::string& tokenizer_config_json,
+                                                               const std::string& chat_template) {
+  const std::string name = "<memory>/tokenizer.json", cfg_name = "<memory>/tokenizer_config.json";
+  RLLM_ASSIGN_OR_RETURN(json j, parse_json(tokenizer_json, name));
+  RLLM_ASSIGN_OR_RETURN(auto parts, parse_tokenizer_json(j, name));
+  if (!tokenizer_config_json.empty()) {
+    RLLM_ASSIGN_OR_RETURN(json cfg, parse_json(tokenizer_config_json, cfg_name));
+    RLLM_RETURN_IF_ERROR(apply_config(*parts, cfg, cfg_name));
+  }
+  if (!chat_template.empty()) parts->chat_template = chat_template;
   return std::make_unique<Tokenizer>(std::move(parts));
 }
 

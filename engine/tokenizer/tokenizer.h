@@ -30,6 +30,11 @@ class Tokenizer {
   // add_eos_token, special tokens and chat_template; + chat_template.jinja if present),
   // or a folder holding only tokenizer.model.
   static Result<std::unique_ptr<Tokenizer>> load_folder(const std::string& dir);
+  // The same from memory (no filesystem): tokenizer.json's text, tokenizer_config.json's
+  // ("" if none) and a chat template overriding the config's ("" if none).
+  static Result<std::unique_ptr<Tokenizer>> load_from_memory(const std::string& tokenizer_json,
+                                                             const std::string& tokenizer_config_json,
+                                                             const std::string& chat_template);
 
   // Invalid UTF-8 in `text` is an error value, not a crash.
   Result<std::vector<int32_t>> encode(std::string_view text, bool add_special_tokens = true) const;

@@ -58,6 +58,22 @@ class LlamaConfig:
     eos_token_id: int | list[int] = 2
     pad_token_id: int | None = None
     model_type: str = "llama"
+    # Family variations (defaults = Llama):
+    query_scale: float | None = None       # attention scale; None = 1/sqrt(head_dim)
+    sliding_window: int = -1               # GroupQueryAttention local_window_size on local layers
+    local_layers: list[bool] | None = None  # which layers are local; None = every layer when sliding_window > 0
+    rope_local_theta: float | None = None  # RoPE base of local layers (Gemma-3); None = rope_theta
+    rotary_dim: int | None = None          # partial rotary; None = head_dim
+    embed_scale: float = 1.0               # embeddings are multiplied by this (Gemma: sqrt(hidden))
+    activation: str = "silu"               # "silu" or "gelu_tanh" (gate activation)
+    norm_fp32: bool = False                # fp16 precision: norms and the residual stream in fp32 (Gemma)
+    attn_softcap: float = 0.0              # GroupQueryAttention softcap (Gemma-2)
+    final_softcap: float = 0.0             # logits = cap * tanh(logits / cap) (Gemma-2)
+
+    def is_local(self, layer: int) -> bool:
+        if self.sliding_window <= 0:
+            return False
+        return True if self.local_layers is None else self.local_layers[layer]
 
 
 @dataclass
@@ -71,6 +87,16 @@ class LlamaLayer:
     gate: object
     up: object
     down: object
+    # optional, by family: q/k/v biases (Qwen2), per-head q/k RMSNorm weights [head_dim] and norms on
+    # the attention and MLP outputs before the residual add (Gemma-2/3; post_norm is then the
+    # pre-feed-forward norm)
+    q_bias: np.ndarray | None = None
+    k_bias: np.ndarray | None = None
+    v_bias: np.ndarray | None = None
+    q_norm: np.ndarray | None = None
+    k_norm: np.ndarray | None = None
+    attn_out_norm: np.ndarray | None = None
+    ffn_out_norm: np.ndarray | None = None
 
 
 @dataclass
@@ -114,12 +140,14 @@ def head_padding_index(head_dim: int, n_heads: int) -> np.ndarray:
     return (np.arange(n_heads)[:, None] * hp + pos[None, :]).reshape(-1)
 
 
-def rotary_caches(cfg: LlamaConfig) -> tuple[np.ndarray, np.ndarray]:
-    half = cfg.head_dim // 2
-    inv_freq = 1.0 / (cfg.rope_theta ** (np.arange(0, half, dtype=np.float64) * 2.0 / cfg.head_dim))
+def rotary_caches(cfg: LlamaConfig, theta: float) -> tuple[np.ndarray, np.ndarray]:
+    """cos/sin [context, rotary_dim/2] (half-split convention), padded to the padded head's half."""
+    rot = cfg.rotary_dim or cfg.head_dim
+    half = rot // 2
+    inv_freq = 1.0 / (theta ** (np.arange(0, half, dtype=np.float64) * 2.0 / rot))
     t = np.arange(cfg.context_length, dtype=np.float64)
     freqs = np.outer(t, inv_freq)
-    pad = padded_head_dim(cfg.head_dim) // 2 - half
+    pad = padded_head_dim(cfg.head_dim) // 2 - cfg.head_dim // 2
     cos = np.concatenate([np.cos(freqs), np.ones((cfg.context_length, pad))], axis=1)
     sin = np.concatenate([np.sin(freqs), np.zeros((cfg.context_length, pad))], axis=1)
     return cos.astype(np.float32), sin.astype(np.float32)
@@ -151,6 +179,16 @@ class _Graph:
             self._consts[name] = name
         return name
 
+    def const_float(self, value: float) -> str:
+        """A scalar constant in the activation type (the builder's /model/constants/<TYPE>/<value>)."""
+        tag = "FLOAT16" if self.np_io == np.float16 else "FLOAT"
+        name = f"/model/constants/{tag}/{value}"
+        if name not in self._consts:
+            arr = np.array(value, self.np_io)
+            self.nodes.append(helper.make_node("Constant", [], [name], name=f"/model/constant_nodes/{tag}/{value}", value=numpy_helper.from_array(arr, name)))
+            self._consts[name] = name
+        return name
+
     def node(self, op: str, inputs: list[str], outputs: list[str], name: str, domain: str = "", **attrs) -> list[str]:
         self.nodes.append(helper.make_node(op, inputs, outputs, name=name, domain=domain or None, **attrs))
         return outputs
@@ -167,6 +205,7 @@ class LlamaOnnxWriter:
         self.asym = asym
         self.accuracy_level = accuracy_level
         self.io_dtype = TensorProto.FLOAT16 if precision == "fp16" else TensorProto.FLOAT
+        self.norm_f32 = precision == "fp16" and cfg.norm_fp32
         self.g = _Graph(self.io_dtype)
 
     # -- weights ---------------------------------------------------------------------------
@@ -228,7 +267,8 @@ class LlamaOnnxWriter:
         c = self.cfg
         if padded_head_dim(c.head_dim) != c.head_dim:
             return np.concatenate([self._pad_rows(layer.q, c.num_heads), self._pad_rows(layer.k, c.num_kv_heads), self._pad_rows(layer.v, c.num_kv_heads)])
-        if self.bits is not None and all(isinstance(w, QuantizedWeight) for w in (layer.q, layer.k, layer.v)):
+        if self.bits is not None and any(isinstance(w, QuantizedWeight) for w in (layer.q, layer.k, layer.v)):
+            # blocks carried over where they can be, the rest quantized alike, then stacked
             qws = [self._as_quantized(w, "qkv") for w in (layer.q, layer.k, layer.v)]
             packed = concat_rows(qws)
             if packed is not None:
@@ -236,6 +276,65 @@ class LlamaOnnxWriter:
         return np.concatenate([self._as_float(layer.q), self._as_float(layer.k), self._as_float(layer.v)])
 
     # -- graph -------------------------------------------------------------------------------
+    def _norm_init(self, name: str, w: np.ndarray) -> str:
+        dt = np.float32 if self.norm_f32 else self.g.np_io
+        return self.g.init(name, np.asarray(w, np.float32).astype(dt))
+
+    def _cast(self, x: str, to_f32: bool, base: str) -> str:
+        """With norm_f32 (fp16 Gemma): x to f32 before a norm, or back to f16 after one."""
+        if not self.norm_f32:
+            return x
+        return self.g.node("Cast", [x], [f"{base}/Cast/output_0"], f"{base}/Cast", to=TensorProto.FLOAT if to_f32 else TensorProto.FLOAT16)[0]
+
+    def _rms(self, x: str, w: np.ndarray, wname: str, base: str) -> str:
+        """SimplifiedLayerNormalization of a matmul output (cast to the norm type first)."""
+        x = self._cast(x, True, f"{base}/input")
+        return self.g.node(
+            "SimplifiedLayerNormalization", [x, self._norm_init(wname, w)], [f"{base}/output_0"], f"{base}/LayerNorm",
+            epsilon=float(self.cfg.rms_eps), axis=-1, stash_type=1,
+        )[0]
+
+    def _skip_rms(self, residual: str, x: str, w: np.ndarray, wname: str, base: str, last: bool = False) -> tuple[str, str]:
+        """(norm(residual + x) in the activation type, residual + x)."""
+        outs = [f"{base}/output_0"] if last else [f"{base}/output_0", "", "", f"{base}/output_3"]
+        res = self.g.node("SkipSimplifiedLayerNormalization", [residual, x, self._norm_init(wname, w)], outs, f"{base}/SkipLayerNorm", "com.microsoft", epsilon=float(self.cfg.rms_eps))
+        return self._cast(res[0], False, f"{base}/output"), (None if last else res[3])
+
+    def _head_norm(self, x: str, w: np.ndarray, n_heads: int, wname: str, base: str) -> str:
+        """Per-head RMSNorm as the builder emits it: Reshape [B, S*N, H] -> SLN -> Reshape [B, S, N*H]."""
+        g, hd = self.g, self.cfg.head_dim
+        r = g.node("Reshape", [x, g.const_i64([0, -1, hd])], [f"{base}/Reshape_1/output_0"], f"{base}/Reshape_1")[0]
+        r = self._cast(r, True, f"{base}/input")
+        n = g.node(
+            "SimplifiedLayerNormalization", [r, self._norm_init(wname, w)], [f"{base}/SimplifiedLayerNormalization/output_0"],
+            f"{base}/SimplifiedLayerNormalization", epsilon=float(self.cfg.rms_eps), axis=-1, stash_type=1,
+        )[0]
+        n = self._cast(n, False, f"{base}/output")
+        return g.node("Reshape", [n, g.const_i64([0, -1, n_heads * hd])], [f"{base}/Reshape_2/output_0"], f"{base}/Reshape_2")[0]
+
+    def _check_layer(self, i: int, layer: LlamaLayer) -> None:
+        c = self.cfg
+        d, hd, nh, nkv = c.hidden_size, c.head_dim, c.num_heads, c.num_kv_heads
+        p = f"model.layers.{i}"
+        for nm, w, shape in (
+            ("q_proj", layer.q, (nh * hd, d)), ("k_proj", layer.k, (nkv * hd, d)), ("v_proj", layer.v, (nkv * hd, d)),
+            ("o_proj", layer.o, (d, nh * hd)), ("gate_proj", layer.gate, (c.intermediate_size, d)),
+            ("up_proj", layer.up, (c.intermediate_size, d)), ("down_proj", layer.down, (d, c.intermediate_size)),
+        ):
+            self._check_shape(f"{p}.{nm}", w, shape)
+        for nm, w, n in (
+            ("input_layernorm", layer.input_norm, d), ("post_attention_layernorm", layer.post_norm, d),
+            ("q_bias", layer.q_bias, nh * hd), ("k_bias", layer.k_bias, nkv * hd), ("v_bias", layer.v_bias, nkv * hd),
+            ("q_norm", layer.q_norm, hd), ("k_norm", layer.k_norm, hd),
+            ("attn_out_norm", layer.attn_out_norm, d), ("ffn_out_norm", layer.ffn_out_norm, d),
+        ):
+            if w is not None and tuple(np.shape(w)) != (n,):
+                raise ValueError(f"tensor {p}.{nm}: expected shape [{n}], got {list(np.shape(w))}")
+        if (layer.q_norm is None) != (layer.k_norm is None):
+            raise ValueError(f"{p}: q_norm and k_norm must come together")
+        if (layer.q_bias is None) != (layer.k_bias is None) or (layer.q_bias is None) != (layer.v_bias is None):
+            raise ValueError(f"{p}: q/k/v biases must come together")
+
     def build(self, weights: LlamaWeights) -> onnx.ModelProto:
         c, g = self.cfg, self.g
         d, hd, nh, nkv = c.hidden_size, c.head_dim, c.num_heads, c.num_kv_heads
@@ -243,7 +342,15 @@ class LlamaOnnxWriter:
             raise ValueError(f"expected {c.num_layers} layers, got {len(weights.layers)}")
         self._check_shape("embed_tokens", weights.embed, (c.vocab_size, d))
         self._check_shape("lm_head", weights.lm_head, (c.vocab_size, d))
-        eps = float(c.rms_eps)
+        for i, layer in enumerate(weights.layers):
+            self._check_layer(i, layer)
+        if tuple(np.shape(weights.final_norm)) != (d,):
+            raise ValueError(f"tensor final_norm: expected shape [{d}], got {list(np.shape(weights.final_norm))}")
+        if (c.rotary_dim or hd) > hd or (c.rotary_dim or hd) % 2:
+            raise ValueError(f"rotary_dim {c.rotary_dim} must be even and at most head_dim {hd}")
+        l0 = weights.layers[0]
+        if padded_head_dim(hd) != hd and (c.rotary_dim not in (None, hd) or l0.q_norm is not None or l0.q_bias is not None):
+            raise ValueError(f"head_dim {hd} (padded to {padded_head_dim(hd)}) cannot be combined with partial rotary, q/k norms or biases")
 
         # attention mask -> seqlens_k (int32 [batch]) and total_sequence_length (int32 scalar)
         sub = "/model/attn_mask_reformat/attn_mask_subgraph"
@@ -255,12 +362,17 @@ class LlamaOnnxWriter:
         gat = g.node("Gather", [shp, g.const_i64([1], scalar=True)], [f"{sub}/Gather/output_0"], f"{sub}/Gather", axis=0)[0]
         total_len = g.node("Cast", [gat], [f"{sub}/Gather/Cast/output_0"], f"{sub}/Gather/Cast", to=TensorProto.INT32)[0]
 
-        cos, sin = rotary_caches(c)
-        cos_name = g.float_init("cos_cache", cos)
-        sin_name = g.float_init("sin_cache", sin)
+        # rotary caches: one pair, or global + local pairs when local layers have their own base (Gemma-3)
+        caches = {}
+        two = c.rope_local_theta is not None and any(c.is_local(i) for i in range(c.num_layers))
+        for kind, theta in (("global", c.rope_theta), ("local", c.rope_local_theta)) if two else (("", c.rope_theta),):
+            cos, sin = rotary_caches(c, theta)
+            suffix = f"_{kind}" if kind else ""
+            caches[kind] = (g.float_init(f"cos_cache{suffix}", cos), g.float_init(f"sin_cache{suffix}", sin))
 
         lm_head = weights.lm_head
-        shared = self.bits is not None and weights.embed is weights.lm_head
+        tied = weights.embed is weights.lm_head
+        shared = self.bits is not None and tied
         if shared:
             lm_head = self._as_quantized(weights.lm_head, "lm_head")
             shared = lm_head.zero_points is None and lm_head.k % lm_head.block == 0
@@ -272,61 +384,84 @@ class LlamaOnnxWriter:
                 "GatherBlockQuantized", [flat, "input_ids", "lm_head.MatMul.weight_scales"], ["/model/embed_tokens/GatherBlockQuantized/output_0"],
                 "/model/embed_tokens/GatherBlockQuantized", "com.microsoft", bits=lm_head.bits, block_size=lm_head.block, gather_axis=0, quantize_axis=1,
             )[0]
+        elif tied and self.bits is None:
+            # the builder's tied float form: one [hidden, vocab] weight, transposed for the lookup
+            t = g.node("Transpose", ["lm_head.MatMul.weight"], ["/model/embed_tokens/Transpose/output_0"], "/model/embed_tokens/Transpose", perm=[1, 0])[0]
+            x = g.node("Gather", [t, "input_ids"], ["/model/embed_tokens/Gather/output_0"], "/model/embed_tokens/Gather", axis=0)[0]
         else:
             embed = g.float_init("model.embed_tokens.weight", self._as_float(weights.embed))
             x = g.node("Gather", [embed, "input_ids"], ["/model/embed_tokens/Gather/output_0"], "/model/embed_tokens/Gather", axis=0)[0]
+        if c.embed_scale != 1.0:
+            x = g.node("Mul", [x, g.const_float(float(c.embed_scale))], ["/model/embed_tokens/Mul/output_0"], "/model/embed_tokens/Mul")[0]
+        x = self._cast(x, True, "/model/embed_tokens")
 
-        norm_in = g.float_init("model.layers.0.input_layernorm.weight", weights.layers[0].input_norm)
+        base = "/model/layers.0/input_layernorm"
         h = g.node(
-            "SimplifiedLayerNormalization", [x, norm_in], ["/model/layers.0/input_layernorm/output_0"],
-            "/model/layers.0/input_layernorm/LayerNorm", epsilon=eps, axis=-1, stash_type=1,
+            "SimplifiedLayerNormalization", [x, self._norm_init("model.layers.0.input_layernorm.weight", weights.layers[0].input_norm)],
+            [f"{base}/output_0"], f"{base}/LayerNorm", epsilon=float(c.rms_eps), axis=-1, stash_type=1,
         )[0]
+        h = self._cast(h, False, f"{base}/output")
         residual = x
         for i, layer in enumerate(weights.layers):
             p, pre = f"model.layers.{i}", f"/model/layers.{i}"
-            for nm, w, shape in (
-                ("q_proj", layer.q, (nh * hd, d)), ("k_proj", layer.k, (nkv * hd, d)), ("v_proj", layer.v, (nkv * hd, d)),
-                ("o_proj", layer.o, (d, nh * hd)), ("gate_proj", layer.gate, (c.intermediate_size, d)),
-                ("up_proj", layer.up, (c.intermediate_size, d)), ("down_proj", layer.down, (d, c.intermediate_size)),
-            ):
-                self._check_shape(f"{p}.{nm}", w, shape)
             if i > 0:
-                norm_w = g.float_init(f"{p}.input_layernorm.weight", layer.input_norm)
-                h, _, _, residual = g.node(
-                    "SkipSimplifiedLayerNormalization", [residual, mlp_out, norm_w],
-                    [f"{pre}/input_layernorm/output_0", "", "", f"{pre}/input_layernorm/output_3"],
-                    f"{pre}/input_layernorm/SkipLayerNorm", "com.microsoft", epsilon=eps,
-                )
+                h, residual = self._skip_rms(residual, mlp_out, layer.input_norm, f"{p}.input_layernorm.weight", f"{pre}/input_layernorm")
             qkv = self.linear(h, self._packed_qkv(layer), f"{p}.attn.qkv_proj", f"{pre}/attn/qkv_proj")
+            if layer.q_bias is not None:
+                bias = g.float_init(f"{p}.attn.qkv_proj.Add.bias", np.concatenate([layer.q_bias, layer.k_bias, layer.v_bias]))
+                qkv = g.node("Add", [qkv, bias], [f"{pre}/attn/qkv_proj/Add/output_0"], f"{pre}/attn/qkv_proj/Add")[0]
+            if layer.q_norm is not None:
+                sp = f"{pre}/attn/qkv_proj/Split"
+                q, k, v = g.node("Split", [qkv, g.const_i64([nh * hd, nkv * hd, nkv * hd])], [f"{sp}/output_{j}" for j in range(3)], sp, axis=-1)
+                q = self._head_norm(q, layer.q_norm, nh, f"{p}.attn.q_norm.layernorm.weight", f"{pre}/attn/q_norm")
+                k = self._head_norm(k, layer.k_norm, nkv, f"{p}.attn.k_norm.layernorm.weight", f"{pre}/attn/k_norm")
+                qkv_in = [q, k, v]
+            else:
+                qkv_in = [qkv, "", ""]
+            local = c.is_local(i)
+            cos_name, sin_name = caches["local" if two and local else ("global" if two else "")]
             attn, _, _ = g.node(
                 "GroupQueryAttention",
-                [qkv, "", "", f"past_key_values.{i}.key", f"past_key_values.{i}.value", seqlens_k, total_len, cos_name, sin_name],
+                [*qkv_in, f"past_key_values.{i}.key", f"past_key_values.{i}.value", seqlens_k, total_len, cos_name, sin_name],
                 [f"{pre}/attn/GroupQueryAttention/output_0", f"present.{i}.key", f"present.{i}.value"],
                 f"{pre}/attn/GroupQueryAttention", "com.microsoft",
-                num_heads=nh, kv_num_heads=nkv, scale=float(1.0 / np.sqrt(hd)), local_window_size=-1,
-                softcap=0.0, do_rotary=1, rotary_interleaved=0,
+                num_heads=nh, kv_num_heads=nkv, scale=float(c.query_scale if c.query_scale is not None else 1.0 / np.sqrt(hd)),
+                local_window_size=int(c.sliding_window) if local else -1, softcap=float(c.attn_softcap), do_rotary=1, rotary_interleaved=0,
             )
             o = self.linear(attn, self._pad_cols(layer.o, nh), f"{p}.attn.o_proj", f"{pre}/attn/o_proj")
-            post_w = g.float_init(f"{p}.post_attention_layernorm.weight", layer.post_norm)
-            h, _, _, residual = g.node(
-                "SkipSimplifiedLayerNormalization", [residual, o, post_w],
-                [f"{pre}/post_attention_layernorm/output_0", "", "", f"{pre}/post_attention_layernorm/output_3"],
-                f"{pre}/post_attention_layernorm/SkipLayerNorm", "com.microsoft", epsilon=eps,
-            )
+            if layer.attn_out_norm is not None:
+                o = self._rms(o, layer.attn_out_norm, f"{p}.post_attention_layernorm.weight", f"{pre}/post_attention_layernorm")
+            else:
+                o = self._cast(o, True, f"{pre}/attn/o_proj")
+            pre_ffn = "pre_feedforward_layernorm" if layer.attn_out_norm is not None else "post_attention_layernorm"
+            h, residual = self._skip_rms(residual, o, layer.post_norm, f"{p}.{pre_ffn}.weight", f"{pre}/{pre_ffn}")
             gate = self.linear(h, layer.gate, f"{p}.mlp.gate_proj", f"{pre}/mlp/gate_proj")
             up = self.linear(h, layer.up, f"{p}.mlp.up_proj", f"{pre}/mlp/up_proj")
-            sig = g.node("Sigmoid", [gate], [f"{pre}/mlp/act_fn/Sigmoid/output_0"], f"{pre}/mlp/act_fn/Sigmoid")[0]
-            act = g.node("Mul", [gate, sig], [f"{pre}/mlp/act_fn/Mul/output_0"], f"{pre}/mlp/act_fn/Mul")[0]
+            if c.activation == "gelu_tanh":
+                act = g.node("Gelu", [gate], [f"{pre}/mlp/act_fn/Gelu/output_0"], f"{pre}/mlp/act_fn/Gelu", approximate="tanh")[0]
+            elif c.activation == "silu":
+                sig = g.node("Sigmoid", [gate], [f"{pre}/mlp/act_fn/Sigmoid/output_0"], f"{pre}/mlp/act_fn/Sigmoid")[0]
+                act = g.node("Mul", [gate, sig], [f"{pre}/mlp/act_fn/Mul/output_0"], f"{pre}/mlp/act_fn/Mul")[0]
+            else:
+                raise ValueError(f"unsupported activation {c.activation!r} (silu, gelu_tanh)")
             prod = g.node("Mul", [act, up], [f"{pre}/mlp/Mul/output_0"], f"{pre}/mlp/Mul")[0]
             mlp_out = self.linear(prod, layer.down, f"{p}.mlp.down_proj", f"{pre}/mlp/down_proj")
+            if layer.ffn_out_norm is not None:
+                mlp_out = self._rms(mlp_out, layer.ffn_out_norm, f"{p}.post_feedforward_layernorm.weight", f"{pre}/post_feedforward_layernorm")
+            else:
+                mlp_out = self._cast(mlp_out, True, f"{pre}/mlp/down_proj")
 
         fin = f"/model/layers.{c.num_layers}/final_norm_layernorm"
-        final_w = g.float_init(f"model.layers.{c.num_layers}.final_norm_layernorm.weight", weights.final_norm)
-        h = g.node(
-            "SkipSimplifiedLayerNormalization", [residual, mlp_out, final_w], [f"{fin}/output_0"],
-            f"{fin}/SkipLayerNorm", "com.microsoft", epsilon=eps,
-        )[0]
-        self.linear(h, lm_head, "lm_head", "/lm_head", out="logits")
+        h, _ = self._skip_rms(residual, mlp_out, weights.final_norm, f"model.layers.{c.num_layers}.final_norm_layernorm.weight", fin, last=True)
+        if c.final_softcap:
+            # the builder's final logit softcapping: Div -> Tanh -> Mul
+            cap = g.const_float(float(c.final_softcap))
+            lm = self.linear(h, lm_head, "lm_head", "/lm_head")
+            dv = g.node("Div", [lm, cap], ["/lm_head/softcap/Div/output_0"], "/lm_head/softcap/Div")[0]
+            th = g.node("Tanh", [dv], ["/lm_head/softcap/Tanh/output_0"], "/lm_head/softcap/Tanh")[0]
+            g.node("Mul", [th, cap], ["logits"], "/lm_head/softcap/Mul")
+        else:
+            self.linear(h, lm_head, "lm_head", "/lm_head", out="logits")
 
         io = self.io_dtype
         hp = padded_head_dim(hd)

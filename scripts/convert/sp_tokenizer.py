@@ -34,7 +34,7 @@ def load_sp_model(path: str) -> sp_pb2.ModelProto:
     return m
 
 
-def _merges(vocab: dict[str, int], scores: dict[str, float]) -> list[list[str]]:
+def sp_merges(vocab: dict[str, int], scores: dict[str, float]) -> list[list[str]]:
     merges = []
     for piece, score in scores.items():
         local = []
@@ -113,7 +113,7 @@ def build_tokenizer_json(m: sp_pb2.ModelProto) -> dict:
             "byte_fallback": spec.byte_fallback,
             "ignore_merges": False,
             "vocab": vocab,
-            "merges": _merges(vocab, scores),
+            "merges": sp_merges(vocab, scores),
         },
     }
 

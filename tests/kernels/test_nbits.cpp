@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "kernels/nbits/nbits_kernel.h"
@@ -102,6 +103,19 @@ TEST_CASE("dequantize(pack(w)) == dequantize(w) exactly") {
           INFO("bits=" << bits << " bs=" << bs << " zp=" << int(zp) << " f16=" << f16);
           CHECK(got == ref);
         }
+}
+
+TEST_CASE("pack_nbits on a pool writes the same bytes as on one thread") {
+  ThreadPool pool(3);
+  for (int bits : {4, 8})
+    for (int bs : {16, 64}) {
+      // 203 rows: 26 panels, the last one 3 columns short.
+      OnnxNBits o(203, 3 * bs + 9, bits, bs, ZeroPoints::packed_u8, false, uint32_t(bits + bs));
+      PackedNBits a = pack_nbits(o.w, 4), b = pack_nbits(o.w, 4, &pool);
+      REQUIRE(a.bytes() == b.bytes());
+      INFO("bits=" << bits << " bs=" << bs);
+      CHECK(std::memcmp(a.panel(0), b.panel(0), a.bytes()) == 0);
+    }
 }
 
 TEST_CASE("scalar MatMulNBits twins match a float64 reference") {

@@ -118,7 +118,87 @@ def main():
     case(out, "reducel2_f32", "ReduceL2", [("x", rnd((2, 3, 4)))], {"axes": [1], "keepdims": 1})
     case(out, "reducel2_opset18_f32", "ReduceL2", [("x", rnd((3, 5)))], {"keepdims": 0},
          consts=[("ax", np.array([-1], np.int64))], opset=18)
-    print(f"wrote op cases to {out}")
+    attention_cases(out + "_attention")
+    print(f"wrote op cases to {out} and {out}_attention")
+
+
+def attention_case(out, name, attrs, steps, dt=np.float32, packed=False, rot_width=0, max_pos=32):
+    """One GroupQueryAttention node run over several steps (prefill of steps[0] tokens, then
+    steps[1:] more), past/present fed back as onnxruntime-genai does. Writes OUT/<name>/model.onnx
+    and step<j>/input_<i>.pb (graph inputs other than the past, in graph order) + output_0.pb.
+    test_attention_op_parity.cpp runs the node on the paged KV cache over the same steps."""
+    nh, kvh, hd = attrs["num_heads"], attrs["kv_num_heads"], attrs.get("head_size", 16)
+    attrs = {k: v for k, v in attrs.items() if k != "head_size"}
+    q_in = ["q"] if packed else ["q", "k", "v"]
+    consts = []
+    if rot_width:
+        pos = np.arange(max_pos)[:, None] / (10000.0 ** (np.arange(rot_width) / rot_width))[None, :]
+        consts = [("cos", np.cos(pos).astype(dt)), ("sin", np.sin(pos).astype(dt))]
+        attrs = {**attrs, "do_rotary": 1}
+    node_in = (q_in + ["", ""])[:3] + ["past_key_values.0.key", "past_key_values.0.value", "seqlens_k", "total_sequence_length"]
+    node_in += [n for n, _ in consts]
+    node = helper.make_node("GroupQueryAttention", node_in, ["y", "present.0.key", "present.0.value"], domain="com.microsoft", **attrs)
+    width = (nh + 2 * kvh) * hd if packed else None
+    ins = [helper.make_tensor_value_info("q", F[dt], [1, "S", width or nh * hd])]
+    if not packed:
+        ins += [helper.make_tensor_value_info(n, F[dt], [1, "S", kvh * hd]) for n in ("k", "v")]
+    ins += [helper.make_tensor_value_info(f"past_key_values.0.{n}", F[dt], [1, kvh, "P", hd]) for n in ("key", "value")]
+    ins += [helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, [1]), helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, [])]
+    outs = [helper.make_tensor_value_info(n, F[dt], None) for n in ("y", "present.0.key", "present.0.value")]
+    g = helper.make_graph([node], name, ins, outs, [numpy_helper.from_array(a, n) for n, a in consts])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 10
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    past = [np.zeros((1, kvh, 0, hd), dt)] * 2
+    total = 0
+    for j, s in enumerate(steps):
+        total += s
+        feed = {"q": rnd((1, s, width or nh * hd), dt)}
+        if not packed:
+            feed.update(k=rnd((1, s, kvh * hd), dt), v=rnd((1, s, kvh * hd), dt))
+        feed.update({"past_key_values.0.key": past[0], "past_key_values.0.value": past[1],
+                     "seqlens_k": np.array([total - 1], np.int32), "total_sequence_length": np.array(total, np.int32)})
+        y, pk, pv = sess.run(None, feed)
+        past = [pk, pv]
+        sd = os.path.join(d, f"step{j}")
+        os.makedirs(sd, exist_ok=True)
+        run_inputs = [i.name for i in ins if not i.name.startswith("past_")]
+        for i, n in enumerate(run_inputs):
+            with open(os.path.join(sd, f"input_{i}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(feed[n], n).SerializeToString())
+        with open(os.path.join(sd, "output_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(y, "y").SerializeToString())
+
+
+def attention_cases(out):
+    gqa = {"num_heads": 4, "kv_num_heads": 2}
+    # local_window_size: the last W keys; prefill longer than the window, then decode past it
+    attention_case(out, "gqa_window3_f32", {**gqa, "local_window_size": 3}, [6, 1, 1, 1])
+    attention_case(out, "gqa_window3_rotary_f16", {**gqa, "local_window_size": 3}, [5, 1, 1], np.float16, rot_width=8)
+    # softcap (applied to the scaled scores) and an explicit scale, packed QKV
+    attention_case(out, "gqa_softcap_scale_packed_f32", {**gqa, "softcap": 1.5, "scale": 0.4}, [4, 1, 1], packed=True)
+    # rotary from the node's own cos/sin caches (Gemma-3: one pair per layer kind), head 256
+    attention_case(out, "gqa_rotary_head256_f32", {"num_heads": 4, "kv_num_heads": 1, "head_size": 256, "scale": 0.0625,
+                                                   "local_window_size": 4}, [6, 1, 1], rot_width=128)
+    attention_case(out, "gqa_rotary_f16", gqa, [3, 1, 1], np.float16, rot_width=8)
+    # inputs the engine refuses by name (fused q/k norm weights of CUDA exports, quantized-KV scales)
+    for name, idx in (("q_norm_weight", 14), ("k_scale", 12)):
+        ins = ["q", "k", "v", "past_key_values.0.key", "past_key_values.0.value", "seqlens_k", "total_sequence_length"]
+        ins += [""] * (idx - len(ins)) + ["w"]
+        node = helper.make_node("GroupQueryAttention", ins, ["y"], name=f"gqa_with_{name}", domain="com.microsoft", num_heads=2, kv_num_heads=1)
+        vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, "S", 16]) for n in ("q", "k", "v")]
+        vi += [helper.make_tensor_value_info(f"past_key_values.0.{n}", TensorProto.FLOAT, [1, 1, "P", 16]) for n in ("key", "value")]
+        vi += [helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, [1]), helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, [])]
+        g = helper.make_graph([node], name, vi, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(np.ones(16, np.float32), "w")])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("com.microsoft", 1)])
+        m.ir_version = 10
+        d = os.path.join(out + "_refused", name)
+        os.makedirs(d, exist_ok=True)
+        onnx.save(m, os.path.join(d, "model.onnx"))
 
 
 if __name__ == "__main__":

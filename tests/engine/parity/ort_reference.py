@@ -1,7 +1,9 @@
 """Reference logits from onnxruntime for a decoder model folder.
 
 For each prompt: prefill, then greedy decode for --steps steps, feeding the
-graph's present KV back as past. Writes, per prompt, the last-position logits
+graph's present KV back as past (--engine ort), or through onnxruntime-genai's
+own generator on the folder as a user runs it (--engine genai; prompts may
+then be given as text, tokenized and chat-templated by onnxruntime-genai). Writes, per prompt, the last-position logits
 of every step and the greedy token onnxruntime picked, to a little binary file
 the C++ parity test reads:
   int32 rows; per row: int32 n_prompt, int32 ids[n_prompt], int32 steps, int32 vocab,
@@ -70,17 +72,55 @@ def run(model_dir, prompts, steps):
     return rows
 
 
+def run_genai(model_dir, prompts, texts, chats, steps):
+    try:
+        import onnxruntime_genai as og
+    except ImportError as e:
+        print(f"skip: {e}")
+        sys.exit(77)
+    model = og.Model(model_dir)
+    tok = og.Tokenizer(model)
+    prompts = list(prompts) + [[int(x) for x in tok.encode(t)] for t in texts]
+    for c in chats:
+        text = tok.apply_chat_template(json.dumps([{"role": "user", "content": c}]), add_generation_prompt=True)
+        prompts.append([int(x) for x in tok.encode(text)])
+    rows = []
+    for ids in prompts:
+        params = og.GeneratorParams(model)
+        params.set_search_options(max_length=len(ids) + steps + 1, do_sample=False)
+        gen = og.Generator(model, params)
+        gen.append_tokens(ids)
+        step_tokens, step_logits = [], []
+        # append_tokens runs the model at once; generate_next_token would defer
+        # the run of its pick to the next call, leaving get_output stale.
+        for _ in range(steps + 1):
+            logits = np.asarray(gen.get_output("logits"))[0, -1].astype(np.float32)
+            tok = int(np.argmax(logits))
+            step_tokens.append(tok)
+            step_logits.append(logits)
+            gen.append_tokens([tok])
+        rows.append((ids, step_tokens, step_logits))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
     ap.add_argument("out")
-    ap.add_argument("--prompt", action="append", required=True, help="comma-separated ids")
+    ap.add_argument("--prompt", action="append", default=[], help="comma-separated ids")
+    ap.add_argument("--text", action="append", default=[], help="raw text (--engine genai)")
+    ap.add_argument("--chat", action="append", default=[], help="a user message, chat-templated (--engine genai)")
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--engine", choices=["ort", "genai"], default="ort")
     a = ap.parse_args()
     if not os.path.isdir(a.model_dir):
         print(f"skip: {a.model_dir} is absent")
         sys.exit(77)
-    rows = run(a.model_dir, [[int(x) for x in p.split(",")] for p in a.prompt], a.steps)
+    ids = [[int(x) for x in p.split(",")] for p in a.prompt]
+    if a.engine == "genai":
+        rows = run_genai(a.model_dir, ids, a.text, a.chat, a.steps)
+    else:
+        rows = run(a.model_dir, ids, a.steps)
     with open(a.out, "wb") as f:
         f.write(struct.pack("<i", len(rows)))
         for ids, toks, logits in rows:
