@@ -4,7 +4,10 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 # What librunllm.a needs from the system, as pkg-config module names.
-set(RLLM_PC_REQUIRES "libcpuinfo libpcre2-8")
+set(RLLM_PC_REQUIRES "libpcre2-8")
+if(TARGET PkgConfig::CPUINFO)  # x86 only: aarch64 reads HWCAP
+  string(PREPEND RLLM_PC_REQUIRES "libcpuinfo ")
+endif()
 get_target_property(rllm_engine_links rllm_engine INTERFACE_LINK_LIBRARIES)
 if("PkgConfig::ICU" IN_LIST rllm_engine_links)
   string(APPEND RLLM_PC_REQUIRES " icu-uc")

@@ -46,6 +46,7 @@ class Model {
   const LoadStats& load_stats() const { return stats_; }
   ThreadPool& pool() { return *pool_; }
   int64_t vocab_size() const { return vocab_; }
+  BufferPool::Stats activation_buffer_stats() const { return plan_->buffer_stats(); }
 
   // Which positions forward() returns logits for.
   enum class Logits { all, last };

@@ -1,9 +1,12 @@
 #include "tensor.h"
 
+#include <bit>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <unordered_map>
 
 namespace rllm {
 
@@ -41,14 +44,87 @@ AlignedBuffer aligned_alloc_bytes(size_t n) {
   return AlignedBuffer(static_cast<uint8_t*>(p));
 }
 
+namespace {
+
+thread_local BufferPool* installed_pool = nullptr;
+
+// Rounds up to one of 8 steps between consecutive powers of two (<= 12.5%
+// more), and to the tensor alignment.
+size_t size_class(size_t n) {
+  if (n <= 1024) return (n + kTensorAlign - 1) / kTensorAlign * kTensorAlign + (n == 0 ? kTensorAlign : 0);
+  size_t step = std::bit_floor(n) / 8;
+  return (n + step - 1) / step * step;
+}
+
+}  // namespace
+
+struct BufferPool::State {
+  mutable std::mutex mu;
+  std::unordered_map<size_t, std::vector<uint8_t*>> free;
+  Stats stats;
+};
+
+BufferPool::BufferPool(size_t max_cached_bytes) : state_(std::make_unique<State>()), max_cached_(max_cached_bytes) {}
+
+std::shared_ptr<BufferPool> BufferPool::create(size_t max_cached_bytes) {
+  return std::shared_ptr<BufferPool>(new BufferPool(max_cached_bytes));
+}
+
+BufferPool::~BufferPool() {
+  for (auto& [size, list] : state_->free)
+    for (uint8_t* p : list) std::free(p);
+}
+
+std::shared_ptr<uint8_t[]> BufferPool::take(size_t bytes) {
+  const size_t cls = size_class(bytes);
+  uint8_t* p = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    auto it = state_->free.find(cls);
+    if (it != state_->free.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
+      state_->stats.cached_bytes -= cls;
+      ++state_->stats.hits;
+    } else {
+      ++state_->stats.misses;
+    }
+  }
+  if (p == nullptr) p = aligned_alloc_bytes(cls).release();
+  // The deleter keeps the pool alive: a tensor may outlive the plan's run.
+  return std::shared_ptr<uint8_t[]>(p, [pool = shared_from_this(), cls](uint8_t* q) { pool->give(q, cls); });
+}
+
+void BufferPool::give(uint8_t* p, size_t cls) {
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (state_->stats.cached_bytes + cls <= max_cached_) {
+      state_->free[cls].push_back(p);
+      state_->stats.cached_bytes += cls;
+      return;
+    }
+  }
+  std::free(p);
+}
+
+BufferPool::Stats BufferPool::stats() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->stats;
+}
+
+ScopedBufferPool::ScopedBufferPool(BufferPool* pool) : previous_(installed_pool) { installed_pool = pool; }
+
+ScopedBufferPool::~ScopedBufferPool() { installed_pool = previous_; }
+
 Tensor Tensor::uninit(DType dtype, Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
   int64_t bytes = dtype_bytes(dtype, shape_numel(t.shape_));
   assert(bytes >= 0);
-  auto buf = std::shared_ptr<uint8_t[]>(aligned_alloc_bytes(static_cast<size_t>(bytes)).release(),
-                                        AlignedFree());
+  auto buf = installed_pool != nullptr
+                 ? installed_pool->take(static_cast<size_t>(bytes))
+                 : std::shared_ptr<uint8_t[]>(aligned_alloc_bytes(static_cast<size_t>(bytes)).release(), AlignedFree());
   t.data_ = buf.get();
   t.keep_ = std::shared_ptr<const void>(buf, buf.get());
   return t;

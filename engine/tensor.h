@@ -29,6 +29,43 @@ struct AlignedFree {
 using AlignedBuffer = std::unique_ptr<uint8_t[], AlignedFree>;
 AlignedBuffer aligned_alloc_bytes(size_t n);
 
+// Recycles the buffers of owned tensors: while a pool is installed on a thread
+// (ScopedBufferPool), Tensor::uninit there takes a cached buffer of the same
+// size class, and a buffer from the pool returns to it when its last Tensor
+// goes, wherever that happens. A plan's activations thus cost no allocation
+// after the first step of a shape. Size classes step by 1/8 of a power of two.
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  struct Stats {
+    int64_t hits = 0, misses = 0;
+    size_t cached_bytes = 0;
+  };
+  // Buffers freed beyond `max_cached_bytes` go back to the system.
+  static std::shared_ptr<BufferPool> create(size_t max_cached_bytes);
+  ~BufferPool();
+  std::shared_ptr<uint8_t[]> take(size_t bytes);
+  Stats stats() const;
+
+ private:
+  explicit BufferPool(size_t max_cached_bytes);
+  void give(uint8_t* p, size_t size_class);
+  struct State;
+  std::unique_ptr<State> state_;
+  size_t max_cached_;
+};
+
+// Installs `pool` for Tensor allocations on this thread until destroyed.
+class ScopedBufferPool {
+ public:
+  explicit ScopedBufferPool(BufferPool* pool);
+  ~ScopedBufferPool();
+  ScopedBufferPool(const ScopedBufferPool&) = delete;
+  ScopedBufferPool& operator=(const ScopedBufferPool&) = delete;
+
+ private:
+  BufferPool* previous_;
+};
+
 class Tensor {
  public:
   Tensor() = default;

@@ -1,4 +1,8 @@
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuinfo.h>
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
 
 #include <atomic>
 #include <cassert>
@@ -13,12 +17,20 @@ namespace {
 
 bool cpu_has(Isa isa) {
   if (isa == Isa::scalar) return true;
-  if (!cpuinfo_initialize()) return false;
 #if defined(__x86_64__) || defined(__i386__)
+  if (!cpuinfo_initialize()) return false;
   if (isa == Isa::avx2) return cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c();
   if (isa == Isa::avx512vnni)
     return cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512bw() && cpuinfo_has_x86_avx512vl() &&
            cpuinfo_has_x86_avx512vnni() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_f16c();
+#elif defined(__aarch64__)
+  // Linux (and qemu-user, from its -cpu model) reports the features in the
+  // auxiliary vector. The NEON kernels need Advanced SIMD and the dot product
+  // (sdot, ARMv8.2 optional / ARMv8.4 mandatory).
+  if (isa == Isa::neon) {
+    const unsigned long hw = getauxval(AT_HWCAP);
+    return (hw & HWCAP_ASIMD) && (hw & HWCAP_ASIMDDP);
+  }
 #endif
   return false;
 }
@@ -54,12 +66,14 @@ std::atomic<int>& current() {
 }  // namespace
 
 bool isa_supported(Isa isa) {
-  // Only ISAs with compiled kernels count: x86 builds carry avx2/avx512vnni.
+  // Only ISAs with compiled kernels count: x86 builds carry avx2/avx512vnni,
+  // aarch64 builds neon.
 #if defined(__x86_64__)
   if (isa == Isa::neon) return false;
-#else
+#elif defined(__aarch64__)
   if (isa == Isa::avx2 || isa == Isa::avx512vnni) return false;
-  if (isa == Isa::neon) return false;
+#else
+  if (isa != Isa::scalar) return false;
 #endif
   return cpu_has(isa);
 }

@@ -204,6 +204,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& model, const PlanOpti
 Result<std::vector<Tensor>> Plan::run(const std::unordered_map<std::string, Tensor>& inputs,
                                       const std::vector<std::string>& outputs, ExecContext& ctx,
                                       const RunOptions& run_options) {
+  ScopedBufferPool recycle(buffers_.get());
   std::vector<Tensor> values = constants_;
   for (const auto& name : graph_inputs_) {
     auto it = inputs.find(name);

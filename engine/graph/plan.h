@@ -46,6 +46,8 @@ class Plan {
   // Bytes of weights repacked for the kernels at load.
   size_t repacked_bytes() const { return repacked_bytes_; }
   bool has_input(const std::string& name) const;
+  // Activation buffers recycled across runs (see BufferPool).
+  BufferPool::Stats buffer_stats() const { return buffers_->stats(); }
 
  private:
   struct Step {
@@ -66,6 +68,9 @@ class Plan {
   // RunOptions::last_position_only, or -1 when the output's producer chain is
   // not row-wise.
   int last_position_step_ = -1;
+  // Cached activation buffers above this go back to the system.
+  static constexpr size_t kMaxCachedActivationBytes = size_t{256} << 20;
+  std::shared_ptr<BufferPool> buffers_ = BufferPool::create(kMaxCachedActivationBytes);
   size_t folded_ = 0;
   size_t repacked_bytes_ = 0;
 };

@@ -96,6 +96,11 @@ void gemm_f32a_qnb_f32_avx2(const PackedNBits&, const ActRows&, int64_t, int64_t
                             const float*, float*, int64_t);
 void gemm_q8a_qnb_f32_avx512vnni(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
                                  const float*, float*, int64_t);
+#elif defined(__aarch64__)
+void gemm_q8a_qnb_f32_neon_dot(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
+                               const float*, float*, int64_t);
+void gemm_f32a_qnb_f32_neon(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
+                            const float*, float*, int64_t);
 #endif
 
 }  // namespace rllm::kernels::nbits

@@ -1,7 +1,11 @@
 // Public row kernels: the xsimd/AVX2 build (vec/rows_avx2.cpp) on x86 CPUs
-// with AVX2, the scalar twins otherwise (and under RLLM_ISA=scalar).
+// with AVX2, the xsimd/NEON build (arm/rows_neon.cpp) on aarch64, the scalar
+// twins otherwise (and under RLLM_ISA=scalar).
 #include "kernels/kernels.h"
 #include "kernels/vec/rows_isa.h"
+#if defined(__aarch64__)
+#include "kernels/arm/rows_neon.h"
+#endif
 
 namespace rllm::kernels {
 namespace {
@@ -12,6 +16,9 @@ bool use_avx2() {
   return isa == Isa::avx2 || isa == Isa::avx512vnni;
 }
 #define RLLM_ROW(name, ...) (use_avx2() ? avx2::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
+#elif defined(__aarch64__)
+bool use_neon() { return active_isa() == Isa::neon; }
+#define RLLM_ROW(name, ...) (use_neon() ? neon::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
 #else
 #define RLLM_ROW(name, ...) ref::name(__VA_ARGS__)
 #endif
@@ -30,6 +37,8 @@ void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rotary_dim, const
           bool interleaved) {
 #if defined(__x86_64__)
   if (!interleaved && use_avx2()) return avx2::rope_halves(x, n_heads, head_dim, rotary_dim, cos, sin);
+#elif defined(__aarch64__)
+  if (!interleaved && use_neon()) return neon::rope_halves(x, n_heads, head_dim, rotary_dim, cos, sin);
 #endif
   ref::rope(x, n_heads, head_dim, rotary_dim, cos, sin, interleaved);
 }

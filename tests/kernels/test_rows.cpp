@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -85,7 +86,9 @@ TEST_CASE("row kernel twins match hand-computed values") {
   CHECK(qs[2] == 1.0f / 127);
 }
 
-TEST_CASE("dispatched row kernels match the scalar twins") {
+namespace {
+// The public (dispatched) row kernels against the twins, for the active ISA.
+void check_dispatched_rows() {
   for (int64_t n : {1, 7, 64, 1001}) {
     auto x = random_floats(size_t(n), 1, -4, 4), w = random_floats(size_t(n), 2), b = random_floats(size_t(n), 3);
     std::vector<float> y(static_cast<size_t>(n)), yr(static_cast<size_t>(n)), s(static_cast<size_t>(n)), sr(static_cast<size_t>(n));
@@ -148,5 +151,19 @@ TEST_CASE("dispatched row kernels match the scalar twins") {
     rope(x.data(), 3, 12, 8, c.data(), s.data(), inter);
     ref::rope(xr.data(), 3, 12, 8, c.data(), s.data(), inter);
     for (size_t i = 0; i < x.size(); ++i) CHECK(x[i] == doctest::Approx(xr[i]).epsilon(1e-6));
+  }
+}
+}  // namespace
+
+TEST_CASE("dispatched row kernels match the scalar twins on every ISA this CPU runs") {
+  for (Isa isa : {Isa::avx2, Isa::avx512vnni, Isa::neon}) {
+    if (!isa_supported(isa)) {
+      MESSAGE("skip row kernels for " << std::string(isa_name(isa)) << ": this CPU/build lacks it");
+      continue;
+    }
+    Isa prev = set_active_isa(isa);
+    INFO("isa=" << isa_name(isa));
+    check_dispatched_rows();
+    set_active_isa(prev);
   }
 }

@@ -1,0 +1,85 @@
+// Dense fp32 GEMM on NEON (base ARMv8-A): a 4x16 register tile (16 q
+// accumulators of the 32) over 16-column B panels [k][16]. The packed path
+// reads PackedF32 panels; the strided path copies 256 x 16 slices of B into a
+// stack panel first. The NEON twin of x86/gemm_f32_4x16_avx2.cpp.
+#include <arm_neon.h>
+
+#include "kernels/dense/dense_kernel.h"
+
+namespace rllm::kernels::dense {
+namespace {
+
+constexpr int64_t P = PackedF32::kPanel;
+constexpr int64_t kKc = 256;
+
+// C[0:MR, 0:nr] (+)= A[0:MR, 0:kc] · panel[0:kc, 0:16]
+template <int MR>
+void tile(const float* panel, int64_t kc, const float* A, int64_t lda, float* C, int64_t ldc, int64_t nr,
+          bool accumulate) {
+  float32x4_t acc[MR][4];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < 4; ++j) acc[i][j] = vdupq_n_f32(0.0f);
+  for (int64_t k = 0; k < kc; ++k) {
+    float32x4_t b[4];
+    for (int j = 0; j < 4; ++j) b[j] = vld1q_f32(panel + k * P + 4 * j);
+    for (int i = 0; i < MR; ++i) {
+      const float a = A[i * lda + k];
+      for (int j = 0; j < 4; ++j) acc[i][j] = vfmaq_n_f32(acc[i][j], b[j], a);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    float* c = C + i * ldc;
+    if (nr == P) {
+      for (int j = 0; j < 4; ++j) {
+        if (accumulate) acc[i][j] = vaddq_f32(acc[i][j], vld1q_f32(c + 4 * j));
+        vst1q_f32(c + 4 * j, acc[i][j]);
+      }
+    } else {
+      float t[P];
+      for (int j = 0; j < 4; ++j) vst1q_f32(t + 4 * j, acc[i][j]);
+      for (int64_t j = 0; j < nr; ++j) c[j] = accumulate ? c[j] + t[j] : t[j];
+    }
+  }
+}
+
+void rows(const float* panel, int64_t kc, const float* A, int64_t lda, int64_t M, float* C, int64_t ldc, int64_t nr,
+          bool accumulate) {
+  int64_t m = 0;
+  for (; m + 4 <= M; m += 4) tile<4>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate);
+  switch (M - m) {
+    case 3: tile<3>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    case 2: tile<2>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    case 1: tile<1>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+void gemm_packed_f32_neon(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
+                          int64_t lda, int64_t M, float* Y, int64_t ldy) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t nr = N - p * P < P ? N - p * P : P;
+    // K in slices of kKc keeps the 4 x kKc slice of A in L1 across panels.
+    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+      const int64_t kc = K - k0 < kKc ? K - k0 : kKc;
+      rows(panels + (p * K + k0) * P, kc, A + k0, lda, M, Y + p * P, ldy, nr, k0 > 0);
+    }
+  }
+}
+
+void gemm_strided_f32_neon(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                           int64_t M, int64_t n0, int64_t n1, int64_t K) {
+  alignas(16) float panel[kKc * P];
+  for (int64_t n = n0; n < n1; n += P) {
+    const int64_t nr = n1 - n < P ? n1 - n : P;
+    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+      const int64_t kc = K - k0 < kKc ? K - k0 : kKc;
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t j = 0; j < P; ++j) panel[k * P + j] = j < nr ? B[(k0 + k) * ldb + n + j] : 0.0f;
+      rows(panel, kc, A + k0, lda, M, C + n, ldc, nr, k0 > 0);
+    }
+  }
+}
+
+}  // namespace rllm::kernels::dense
