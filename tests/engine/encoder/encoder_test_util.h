@@ -20,8 +20,7 @@ struct Model {
   std::string name;       // reference file stem
   std::string onnx;       // the graph
   std::string tokenizer;  // its tokenizer.json
-  std::string output;     // graph output onnxruntime reports
-  bool mean_pool = false; // output is token states: the reference averages them
+  std::string output;     // graph output onnxruntime reports, [1, H]
 };
 
 inline std::string model_cache() {
@@ -45,7 +44,38 @@ inline std::optional<Model> paraphrase_minilm() {
   const std::string c = model_cache();
   // The package ships no tokenizer: it uses all-MiniLM-L6-v2's uncased WordPiece vocabulary.
   return cached({"paraphrase_minilm_l3", c + "/paraphrase-minilm-l3-v2/paraphrase-MiniLM-L3-v2.onnx",
-                 c + "/all-minilm-l6-v2/tokenizer.json", "461", false});
+                 c + "/all-minilm-l6-v2/tokenizer.json", "461"});
+}
+
+// scripts/fetch_models.sh converts all-MiniLM-L6-v2 with scripts/convert/bert_safetensors_to_onnx.py.
+inline std::optional<Model> all_minilm_converted() {
+  const std::string c = model_cache();
+  return cached({"all_minilm_l6", c + "/all-minilm-l6-v2/onnx/model.onnx", c + "/all-minilm-l6-v2/onnx/tokenizer.json",
+                 "sentence_embedding"});
+}
+
+// True when `out` exists and is newer than every file it is computed from, so the
+// test cases of one run share a reference instead of recomputing it.
+inline bool fresh(const std::string& out, const std::vector<std::string>& sources) {
+  std::error_code ec;
+  const auto t = std::filesystem::last_write_time(out, ec);
+  if (ec) return false;
+  for (const auto& s : sources) {
+    const auto ts = std::filesystem::last_write_time(s, ec);
+    if (ec || ts > t) return false;
+  }
+  return true;
+}
+
+// Runs a command line; false (after saying why) when it exits 77, the scripts' "skip".
+inline bool run_or_skip(const std::string& cmd) {
+  const int rc = std::system(cmd.c_str());
+  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
+    MESSAGE("skipped: a Python package is missing from " RLLM_PYTHON " (" << cmd << ")");
+    return false;
+  }
+  REQUIRE_MESSAGE(rc == 0, "failed: " << cmd);
+  return true;
 }
 
 struct OrtReference {
@@ -54,26 +84,35 @@ struct OrtReference {
   std::vector<std::vector<float>> embeddings;
 };
 
-inline std::optional<OrtReference> ort_reference(const Model& m) {
+inline std::string ref_dir() {
   const std::string dir = std::string(RLLM_BINARY_DIR) + "/encoder_ref";
   std::filesystem::create_directories(dir);
-  const std::string out = dir + "/" + m.name + ".json";
-  const std::string cmd = std::string("'") + RLLM_PYTHON + "' '" + RLLM_SOURCE_DIR +
-                          "/tests/engine/encoder/ort_embed.py' '" + m.onnx + "' '" + m.tokenizer + "' '" + m.output +
-                          "' '" + out + "'" + (m.mean_pool ? " --mean-pool" : "");
-  const int rc = std::system(cmd.c_str());
-  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
-    MESSAGE("skipped: onnxruntime / tokenizers missing from " RLLM_PYTHON);
-    return std::nullopt;
-  }
-  REQUIRE_MESSAGE(rc == 0, "reference generator failed: " << cmd);
-  std::ifstream in(out);
+  return dir;
+}
+
+inline std::string script(const std::string& name) {
+  return std::string("'") + RLLM_PYTHON + "' '" + RLLM_SOURCE_DIR + "/" + name + "'";
+}
+
+inline OrtReference read_reference(const std::string& path) {
+  std::ifstream in(path);
   const nlohmann::json j = nlohmann::json::parse(in);
   OrtReference r;
   j.at("sentences").get_to(r.sentences);
   j.at("ids").get_to(r.ids);
   j.at("embeddings").get_to(r.embeddings);
   return r;
+}
+
+// onnxruntime's output for ort_embed.SENTENCES, each alone.
+inline std::optional<OrtReference> ort_reference(const Model& m) {
+  const std::string out = ref_dir() + "/" + m.name + ".json";
+  const std::string gen = std::string(RLLM_SOURCE_DIR) + "/tests/engine/encoder/ort_embed.py";
+  if (fresh(out, {gen, m.onnx, m.tokenizer})) return read_reference(out);
+  if (!run_or_skip(script("tests/engine/encoder/ort_embed.py") + " '" + m.onnx + "' '" + m.tokenizer + "' '" + m.output +
+                   "' '" + out + "'"))
+    return std::nullopt;
+  return read_reference(out);
 }
 
 // Cosine similarity and max |a - b| of a vector against the reference.

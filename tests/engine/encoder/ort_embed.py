@@ -1,11 +1,10 @@
 """Reference sentence embeddings from onnxruntime for test_encoder.cpp.
 
-  ort_embed.py MODEL.onnx TOKENIZER.json OUTPUT_NAME OUT.json [--mean-pool]
+  ort_embed.py MODEL.onnx TOKENIZER.json OUTPUT_NAME OUT.json
 
 Tokenizes SENTENCES with HF `tokenizers` (the file's own truncation, no padding),
 runs every sentence alone through onnxruntime and writes
-{"sentences", "ids", "embeddings"} (the graph output OUTPUT_NAME; with --mean-pool
-that output is [1, S, H] token states and is averaged over the tokens here).
+{"sentences", "ids", "embeddings"} (the graph output OUTPUT_NAME, [1, H]).
 Exits 77 with the reason when a package is missing.
 """
 import json
@@ -37,7 +36,6 @@ SENTENCES = [
 
 def main():
     model, tok_path, output, out = sys.argv[1:5]
-    mean_pool = "--mean-pool" in sys.argv[5:]
     tok = tokenizers.Tokenizer.from_file(tok_path)
     tok.no_padding()
     sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
@@ -49,9 +47,8 @@ def main():
         if "token_type_ids" in names:
             feed["token_type_ids"] = np.zeros((1, len(ids)), np.int64)
         (y,) = sess.run([output], feed)
-        y = y[0].mean(axis=0) if mean_pool else y[0]
         ids_all.append(ids)
-        embs.append([float(v) for v in y])
+        embs.append([float(v) for v in y[0]])
     with open(out, "w", encoding="utf-8") as f:
         json.dump({"sentences": SENTENCES, "ids": ids_all, "embeddings": embs}, f)
 

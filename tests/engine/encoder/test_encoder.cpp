@@ -113,3 +113,63 @@ TEST_CASE("encoder: a missing tokenizer is a clear error naming the model and th
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.status().message().find("/nonexistent/tokenizer.json") != std::string::npos);
 }
+
+TEST_CASE("encoder: converted all-MiniLM-L6-v2 ids batch and each alone equal onnxruntime on the same file") {
+  auto m = test::all_minilm_converted();
+  if (m) encoder_matches_ort(*m);
+}
+
+TEST_CASE("encoder: converted all-MiniLM-L6-v2 equals a numpy forward from the safetensors (independent of ONNX)") {
+  auto m = test::all_minilm_converted();
+  if (!m) return;
+  const std::string out = test::ref_dir() + "/all_minilm_numpy.json";
+  const std::string src = test::model_cache() + "/all-minilm-l6-v2";
+  if (!test::fresh(out, {RLLM_SOURCE_DIR "/tests/engine/encoder/bert_numpy_reference.py",
+                         RLLM_SOURCE_DIR "/tests/engine/encoder/ort_embed.py", src + "/model.safetensors"}) &&
+      !test::run_or_skip(test::script("tests/engine/encoder/bert_numpy_reference.py") + " '" + test::model_cache() +
+                         "/all-minilm-l6-v2' '" + out + "'"))
+    return;
+  const test::OrtReference ref = test::read_reference(out);
+  auto se = SentenceEncoder::load(fs::path(m->onnx).parent_path().string(), {2, ""});
+  REQUIRE_MESSAGE(se.ok(), se.status().message());
+  EmbedOptions eo;
+  eo.batch = 4;
+  auto emb = (*se)->embed(ref.sentences, eo);
+  REQUIRE_MESSAGE(emb.ok(), emb.status().message());
+  std::vector<size_t> all(ref.sentences.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  check_rows(emb->vectors, ref, all);
+}
+
+TEST_CASE("encoder: a graph giving token states is mean-pooled over the mask and normalised in C++") {
+  auto m = test::all_minilm_converted();
+  if (!m) return;
+  auto ref = test::ort_reference(*m);  // the pooled, normalised graph's sentence_embedding
+  if (!ref) return;
+  const std::string dir = test::ref_dir() + "/all_minilm_tokens";
+  const std::string src = test::model_cache() + "/all-minilm-l6-v2";
+  if (!test::fresh(dir + "/model.onnx", {RLLM_SOURCE_DIR "/scripts/convert/bert_safetensors_to_onnx.py", src + "/model.safetensors"}) &&
+      !test::run_or_skip(test::script("scripts/convert/bert_safetensors_to_onnx.py") + " '" + test::model_cache() +
+                         "/all-minilm-l6-v2' '" + dir + "' --pooling none > /dev/null"))
+    return;
+  auto enc = Encoder::load(dir + "/model.onnx", {2, ""});
+  REQUIRE_MESSAGE(enc.ok(), enc.status().message());
+  CHECK((*enc)->output_kind() == EncoderOutput::tokens);
+  CHECK((*enc)->output_name() == "last_hidden_state");
+  CHECK((*enc)->has_token_type_ids());
+  auto emb = (*enc)->embed_ids(ref->ids, true);
+  REQUIRE_MESSAGE(emb.ok(), emb.status().message());
+  std::vector<size_t> all(ref->ids.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  check_rows(*emb, *ref, all);
+}
+
+TEST_CASE("encoder: a graph with an op we lack is refused naming the node") {
+  const std::string path = test::ref_dir() + "/unknown_op.onnx";
+  if (!test::run_or_skip(test::script("tests/engine/encoder/make_bad_graph.py") + " '" + path + "'")) return;
+  auto enc = Encoder::load(path, {1, ""});
+  REQUIRE_FALSE(enc.ok());
+  CHECK(enc.status().message().find(path) != std::string::npos);
+  CHECK(enc.status().message().find("/encoder/layer.0/attention/Einsum") != std::string::npos);
+  CHECK(enc.status().message().find("Einsum") != std::string::npos);
+}
