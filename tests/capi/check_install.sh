@@ -3,7 +3,7 @@
 # find_package (static librunllm.a) and pkg-config (librunllm.so), and run both on
 # stories260K: the known continuation of "Once upon a time" (../shared/models/README.md).
 # usage: check_install.sh BUILD_DIR SOURCE_DIR MODEL_DIR   (RLLM_EXAMPLE_FLAGS: extra C/link flags;
-# cross builds: RLLM_EXAMPLE_TOOLCHAIN, RLLM_EXAMPLE_RUN = the emulator command, NM)
+# cross builds: RLLM_EXAMPLE_TOOLCHAIN, RLLM_EXAMPLE_RUN = the qemu-user command, NM)
 set -euo pipefail
 build=$1 source=$2 model=$3
 flags=${RLLM_EXAMPLE_FLAGS:-}
@@ -31,7 +31,7 @@ for mode in find_package pkgconfig; do
   run=(${RLLM_EXAMPLE_RUN:-})  # empty, or the emulator and its options
   # not piped into grep -q: an early exit would fail the pipeline
   if ((${#run[@]})); then
-    libs=$(LD_TRACE_LOADED_OBJECTS=1 "${run[@]}" "$exe")  # ldd, done by the target's loader
+    libs=$("${run[@]}" -E LD_TRACE_LOADED_OBJECTS=1 "$exe")  # ldd, by the target's loader (qemu -E: guest env)
   else
     libs=$(ldd "$exe")
   fi
