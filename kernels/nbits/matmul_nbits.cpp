@@ -82,9 +82,12 @@ void matmul_nbits_with(const NBitsKernel& k, const PackedNBits& w, const float* 
   pool.parallel_for(M, 1, [&](int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) prepare_row(w, k.int8_activations, A + m * w.K(), act, m);
   });
-  // Threads take whole panels of 8 output columns.
-  constexpr int64_t P = PackedNBits::kPanel;
-  pool.parallel_for(w.n_panels(), 1, [&](int64_t p0, int64_t p1) {
+  // Threads take whole panels of 8 output columns, and at least ~64 KB of
+  // weight traffic x rows each (a few microseconds, about what waking a
+  // thread costs): SmolLM2's small decode GEMVs stay on one thread.
+  constexpr int64_t P = PackedNBits::kPanel, kMinChunk = 64 << 10;
+  const int64_t panel_cost = int64_t(w.bytes()) / w.n_panels() * M;
+  pool.parallel_for(w.n_panels(), std::max<int64_t>(1, kMinChunk / panel_cost), [&](int64_t p0, int64_t p1) {
     k.fn(w, act, M, p0 * P, std::min(w.N(), p1 * P), bias, Y, w.N());
   });
 }

@@ -181,11 +181,12 @@ TEST_CASE("every MatMulNBits kernel this CPU runs matches its scalar twin") {
 
 TEST_CASE("matmul_nbits dispatches and splits N over threads") {
   ThreadPool pool2(2), pool1(1);
-  OnnxNBits o(100, 96, 4, 32, ZeroPoints::packed_u8, true, 99);
-  std::vector<float> A = random_floats(3 * 96, 1), bias = random_floats(100, 2);
+  // N = 1003: ~190 KB of weight traffic for 3 rows, enough to be split.
+  OnnxNBits o(1003, 96, 4, 32, ZeroPoints::packed_u8, true, 99);
+  std::vector<float> A = random_floats(3 * 96, 1), bias = random_floats(1003, 2);
   for (int level : {0, 4}) {
     PackedNBits p = pack_nbits(o.w, level);
-    std::vector<float> Y(300), Yt(300);
+    std::vector<float> Y(3 * 1003), Yt(3 * 1003);
     matmul_nbits(p, A.data(), 3, bias.data(), Y.data(), pool2);
     nbits::matmul_nbits_with(twin(level == 4), p, A.data(), 3, bias.data(), Yt.data(), pool1);
     for (size_t i = 0; i < Y.size(); ++i) CHECK(Y[i] == doctest::Approx(Yt[i]).epsilon(1e-4));
