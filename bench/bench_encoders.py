@@ -4,7 +4,8 @@ against onnxruntime (PyPI) on the same files and the same token ids in the
 same run, and the fp32-vs-INT8 similarity agreement (Spearman of cosine scores
 on 200 sentence pairs, run-llm's embeddings).
 
-  bench_encoders.py [--build build] [--seconds 1.5] [--models CACHE] [--write]
+  bench_encoders.py [--build build] [--seconds 1.5] [--models CACHE] [--threads 1,2]
+                    [--model TITLE] [--variants fp32,dynamic-u8-tensor,...] [--write]
 
 Every timed invocation holds flock /tmp/bench.lock for a few seconds only.
 --write replaces the "Encoders" section of bench/RESULTS.md and the encoder
@@ -32,7 +33,7 @@ from sentences import corpus_sentences, sentence_pairs  # noqa: E402
 
 ENCODERS = [
     ("paraphrase-MiniLM-L3-v2", "paraphrase-minilm-l3-v2", "paraphrase-MiniLM-L3-v2.onnx", "461"),
-    ("all-MiniLM-L6-v2", "all-minilm-l6-v2", "model.onnx", None),
+    ("all-MiniLM-L6-v2", "all-minilm-l6-v2/onnx", "model.onnx", None),
 ]
 VARIANTS = ["fp32", "dynamic-u8-tensor", "dynamic-u8-channel", "dynamic-s8-tensor", "dynamic-s8-channel", "qdq-s8-channel"]
 
@@ -126,6 +127,8 @@ def main():
     ap.add_argument("--models", default=os.environ.get("RUNLLM_MODELS") or os.path.expanduser("~/.cache/run-llm"))
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS))
+    ap.add_argument("--model", default="", help="only encoders whose title contains this")
     args = ap.parse_args()
     binary = os.path.join(args.build, "bench/bench_encoder_embed")
     tok = tokenizers.Tokenizer.from_file(os.path.join(args.models, "all-minilm-l6-v2/tokenizer.json"))
@@ -142,8 +145,12 @@ def main():
         write_ids(ids_file, rows)
         write_ids(pair_file, pair_rows)
         for title, folder, fp32_name, output in ENCODERS:
+            if args.model not in title:
+                continue
             base = None
             for v in VARIANTS:
+                if v != "fp32" and v not in args.variants.split(","):
+                    continue
                 path = os.path.join(args.models, folder, fp32_name if v == "fp32" else f"int8/{v}.onnx")
                 if not os.path.exists(path):
                     print(f"bench_encoders: {path} missing, skipped", file=sys.stderr)
@@ -152,6 +159,8 @@ def main():
                 cos = (vec[0::2] * vec[1::2]).sum(1)
                 if v == "fp32":
                     base = cos
+                    if "fp32" not in args.variants.split(","):
+                        continue
                 row = {"model": title, "variant": v, "mb": os.path.getsize(path) / 1e6,
                        "spearman": None if v == "fp32" or base is None else spearman(base, cos)}
                 for t in threads:

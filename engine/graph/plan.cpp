@@ -1,5 +1,6 @@
 #include "engine/graph/plan.h"
 
+#include "engine/graph/encoder_fusion.h"
 #include "engine/graph/quant_fusion.h"
 
 #include <algorithm>
@@ -46,8 +47,10 @@ bool Plan::has_input(const std::string& name) const {
 Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanOptions& options,
                                           ThreadPool& pool) {
   auto plan = std::unique_ptr<Plan>(new Plan());
-  // Integer MatMul patterns become single ops (engine/graph/quant_fusion.h).
+  // Integer MatMul patterns and encoder GELU/attention chains become single
+  // ops (engine/graph/quant_fusion.h, encoder_fusion.h).
   std::shared_ptr<const OnnxModel> fused = fuse_quantized_matmuls(original);
+  if (auto e = fuse_encoder_patterns(fused ? *fused : original)) fused = std::move(e);
   if (fused) plan->graph_keep_ = std::shared_ptr<const OnnxGraph>(fused, &fused->graph);
   const OnnxModel& model = fused ? *fused : original;
   const OnnxGraph& g = model.graph;

@@ -1,63 +1,17 @@
 #include "engine/graph/quant_fusion.h"
 
 #include <optional>
-#include <set>
-#include <unordered_map>
 #include <vector>
+
+#include "engine/graph/pattern.h"
 
 namespace rllm {
 namespace {
 
-bool is_default(const OnnxNode& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
-
-class Matcher {
- public:
-  explicit Matcher(const OnnxGraph& g) : g_(g) {
-    for (const auto& t : g.initializers) inits_[t.name] = &t;
-    for (const auto& o : g.outputs) graph_outputs_.insert(o.name);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      for (const auto& o : g.nodes[i].outputs)
-        if (!o.empty()) producer_[o] = int(i);
-      for (const auto& in : g.nodes[i].inputs)
-        if (!in.empty()) users_[in].push_back(int(i));
-    }
-  }
-
-  const OnnxTensor* init(const std::string& name) const {
-    auto it = inits_.find(name);
-    return it == inits_.end() ? nullptr : it->second;
-  }
-  // The node of type `op` that is the only reader of `value`, or -1.
-  int only_user(const std::string& value, const char* op) const {
-    if (graph_outputs_.count(value)) return -1;
-    auto it = users_.find(value);
-    if (it == users_.end() || it->second.size() != 1) return -1;
-    const OnnxNode& n = g_.nodes[size_t(it->second[0])];
-    return is_default(n) && n.op_type == op ? it->second[0] : -1;
-  }
-  bool single_reader(const std::string& value) const {
-    auto it = users_.find(value);
-    return !graph_outputs_.count(value) && it != users_.end() && it->second.size() == 1;
-  }
-  // The node of type `op` producing `value`, or -1.
-  int producer(const std::string& value, const char* op) const {
-    auto it = producer_.find(value);
-    if (it == producer_.end()) return -1;
-    const OnnxNode& n = g_.nodes[size_t(it->second)];
-    return is_default(n) && n.op_type == op ? it->second : -1;
-  }
-  const OnnxNode& node(int i) const { return g_.nodes[size_t(i)]; }
-
- private:
-  const OnnxGraph& g_;
-  std::unordered_map<std::string, const OnnxTensor*> inits_;
-  std::unordered_map<std::string, int> producer_;
-  std::unordered_map<std::string, std::vector<int>> users_;
-  std::set<std::string> graph_outputs_;
-};
+using Matcher = GraphMatcher;
 
 bool is_q8(DType t) { return t == DType::u8 || t == DType::i8; }
-std::string input(const OnnxNode& n, size_t i) { return i < n.inputs.size() ? n.inputs[i] : std::string(); }
+std::string input(const OnnxNode& n, size_t i) { return input_of(n, i); }
 
 OnnxNode fused_node(const OnnxNode& from, std::vector<std::string> inputs, const std::string& output) {
   OnnxNode n;
@@ -155,7 +109,7 @@ std::shared_ptr<const OnnxModel> fuse_quantized_matmuls(const OnnxModel& model) 
   const OnnxGraph& g = model.graph;
   bool candidates = false;
   for (const auto& n : g.nodes)
-    if (is_default(n) && (n.op_type == "MatMulInteger" || n.op_type == "DequantizeLinear")) candidates = true;
+    if (is_default_domain(n) && (n.op_type == "MatMulInteger" || n.op_type == "DequantizeLinear")) candidates = true;
   if (!candidates) return nullptr;
 
   Matcher m(g);
@@ -164,7 +118,7 @@ std::shared_ptr<const OnnxModel> fuse_quantized_matmuls(const OnnxModel& model) 
   size_t fused = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const OnnxNode& n = g.nodes[i];
-    if (!is_default(n) || drop[i]) continue;
+    if (!is_default_domain(n) || drop[i]) continue;
     std::optional<Rewrite> r;
     if (n.op_type == "MatMulInteger") r = match_dynamic(m, int(i));
     else if (n.op_type == "MatMul") r = match_qdq(m, int(i));
@@ -177,15 +131,7 @@ std::shared_ptr<const OnnxModel> fuse_quantized_matmuls(const OnnxModel& model) 
     ++fused;
   }
   if (fused == 0) return nullptr;
-
-  auto out = std::make_shared<OnnxModel>(model);
-  out->graph.nodes.clear();
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    if (drop[i]) continue;
-    out->graph.nodes.push_back(replace[i] ? *replace[i] : g.nodes[i]);
-  }
-  if (model.opset("com.microsoft") == 0) out->opsets.push_back({"com.microsoft", 1});
-  return out;
+  return rewrite_model(model, replace, drop, {"com.microsoft"});
 }
 
 }  // namespace rllm

@@ -8,10 +8,12 @@
 
 namespace rllm::ops {
 
-// Calls f(out_i, in_i[0..N)) for every output element, row by row: `f` is
-// called with flat indices; inputs with a broadcast dim repeat their elements.
+// Calls f(out_offset, in_offsets, n, in_strides) for every row of the output's
+// last dim: n elements starting at flat output index out_offset, input k's
+// elements at in_offsets[k] + j * in_strides[k] (stride 0 when k broadcasts
+// along that dim, else 1).
 template <size_t N, typename F>
-void broadcast_each(const Shape& out, const std::array<Shape, N>& ins, F f) {
+void broadcast_rows(const Shape& out, const std::array<Shape, N>& ins, F f) {
   const size_t r = out.size();
   std::array<Shape, N> st;
   for (size_t k = 0; k < N; ++k) {
@@ -33,11 +35,7 @@ void broadcast_each(const Shape& out, const std::array<Shape, N>& ins, F f) {
   Shape idx(r, 0);
   std::array<int64_t, N> base{};
   for (int64_t o = 0; o < total; o += inner) {
-    std::array<int64_t, N> pos = base;
-    for (int64_t j = 0; j < inner; ++j) {
-      f(o + j, pos);
-      for (size_t k = 0; k < N; ++k) pos[k] += inner_st[k];
-    }
+    f(o, base, inner, inner_st);
     // Advance the outer counters (all but the last dim).
     for (int d = static_cast<int>(r) - 2; d >= 0; --d) {
       if (++idx[d] < out[d]) {
@@ -48,6 +46,20 @@ void broadcast_each(const Shape& out, const std::array<Shape, N>& ins, F f) {
       idx[d] = 0;
     }
   }
+}
+
+// Calls f(out_i, in_i[0..N)) for every output element, row by row: `f` is
+// called with flat indices; inputs with a broadcast dim repeat their elements.
+template <size_t N, typename F>
+void broadcast_each(const Shape& out, const std::array<Shape, N>& ins, F f) {
+  broadcast_rows<N>(out, ins, [&](int64_t o, const std::array<int64_t, N>& base, int64_t n,
+                                  const std::array<int64_t, N>& step) {
+    std::array<int64_t, N> pos = base;
+    for (int64_t j = 0; j < n; ++j) {
+      f(o + j, pos);
+      for (size_t k = 0; k < N; ++k) pos[k] += step[k];
+    }
+  });
 }
 
 }  // namespace rllm::ops

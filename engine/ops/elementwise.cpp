@@ -46,6 +46,33 @@ T arith(Bin op, T a, T b) {
   }
 }
 
+// y[j] = a[j * SA] op b[j * SB] for one row; the strides are compile-time
+// constants (0: broadcast value, 1: contiguous) so the loop vectorises.
+template <Bin op, int SA, int SB>
+void f32_row(const float* a, const float* b, float* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float x = a[j * SA], z = b[j * SB];
+    if constexpr (op == Bin::add) y[j] = x + z;
+    else if constexpr (op == Bin::sub) y[j] = x - z;
+    else if constexpr (op == Bin::mul) y[j] = x * z;
+    else y[j] = x / z;
+  }
+}
+
+template <Bin op>
+void f32_rows(const Tensor& a, const Tensor& b, Tensor& y) {
+  const float* pa = a.as<float>();
+  const float* pb = b.as<float>();
+  float* py = y.mut<float>();
+  ops::broadcast_rows<2>(y.shape(), {a.shape(), b.shape()}, [&](int64_t o, const auto& p, int64_t n, const auto& st) {
+    const float *ra = pa + p[0], *rb = pb + p[1];
+    if (st[0] == 1 && st[1] == 1) f32_row<op, 1, 1>(ra, rb, py + o, n);
+    else if (st[0] == 1) f32_row<op, 1, 0>(ra, rb, py + o, n);
+    else if (st[1] == 1) f32_row<op, 0, 1>(ra, rb, py + o, n);
+    else f32_row<op, 0, 0>(ra, rb, py + o, n);
+  });
+}
+
 template <typename T>
 bool compare(Bin op, T a, T b) {
   switch (op) {
@@ -96,6 +123,13 @@ Status binary(Bin op, std::span<const Tensor> in, std::span<Tensor> out) {
 
   if (!cmp && a.dtype() == DType::f32 && a.shape() == b.shape() && (op == Bin::add || op == Bin::mul)) {
     (op == Bin::add ? kernels::add : kernels::mul)(a.as<float>(), b.as<float>(), y.mut<float>(), y.numel());
+  } else if (a.dtype() == DType::f32 && op <= Bin::div) {
+    switch (op) {
+      case Bin::add: f32_rows<Bin::add>(a, b, y); break;
+      case Bin::sub: f32_rows<Bin::sub>(a, b, y); break;
+      case Bin::mul: f32_rows<Bin::mul>(a, b, y); break;
+      default: f32_rows<Bin::div>(a, b, y); break;
+    }
   } else {
     RLLM_RETURN_IF_ERROR(with_numeric(a.dtype(), [&](auto tag) -> Status {
       using T = decltype(tag);

@@ -317,6 +317,29 @@ Status transpose(std::vector<int64_t> perm, std::span<const Tensor> in, std::spa
     s[d] = x.dim(static_cast<int>(perm[d]));
   }
   Shape xs = x.strides();
+  // Trailing dims that stay in place move as whole blocks ([0,2,1,3] of
+  // attention heads copies rows of head_dim).
+  int keep = r;
+  while (keep > 0 && perm[keep - 1] == keep - 1) --keep;
+  if (keep < r && keep > 0) {
+    const size_t block = static_cast<size_t>(xs[keep - 1]) * esize(x);
+    Tensor y = Tensor::uninit(x.dtype(), s);
+    const auto* px = static_cast<const uint8_t*>(x.data());
+    auto* py = static_cast<uint8_t*>(y.mutable_data());
+    const int64_t n_blocks = block == 0 ? 0 : static_cast<int64_t>(static_cast<size_t>(y.nbytes()) / block);
+    Shape idx(keep, 0);
+    for (int64_t o = 0; o < n_blocks; ++o) {
+      int64_t off = 0;
+      for (int d = 0; d < keep; ++d) off += idx[d] * xs[perm[d]];
+      std::memcpy(py + static_cast<size_t>(o) * block, px + static_cast<size_t>(off) * esize(x), block);
+      for (int d = keep - 1; d >= 0; --d) {
+        if (++idx[d] < s[d]) break;
+        idx[d] = 0;
+      }
+    }
+    out[0] = y;
+    return ok_status();
+  }
   out[0] = remap(x, s, [&](const Shape& idx) {
     int64_t o = 0;
     for (int d = 0; d < r; ++d) o += idx[d] * xs[perm[d]];

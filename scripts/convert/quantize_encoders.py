@@ -35,7 +35,7 @@ from sentences import calibration_sentences  # noqa: E402
 # (name, fp32 graph relative to the cache, tokenizer.json relative to the cache)
 ENCODERS = [
     ("paraphrase-minilm-l3-v2", "paraphrase-minilm-l3-v2/paraphrase-MiniLM-L3-v2.onnx", "all-minilm-l6-v2/tokenizer.json"),
-    ("all-minilm-l6-v2", "all-minilm-l6-v2/model.onnx", "all-minilm-l6-v2/tokenizer.json"),
+    ("all-minilm-l6-v2", "all-minilm-l6-v2/onnx/model.onnx", "all-minilm-l6-v2/tokenizer.json"),
 ]
 
 DYNAMIC = [

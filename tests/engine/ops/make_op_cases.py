@@ -201,9 +201,55 @@ def main():
     case(out, "reducel2_f32", "ReduceL2", [("x", rnd((2, 3, 4)))], {"axes": [1], "keepdims": 1})
     case(out, "reducel2_opset18_f32", "ReduceL2", [("x", rnd((3, 5)))], {"keepdims": 0},
          consts=[("ax", np.array([-1], np.int64))], opset=18)
+    case(out, "transpose_0213_f32", "Transpose", [("x", rnd((2, 3, 4, 5)))], {"perm": [0, 2, 1, 3]})
+    case(out, "transpose_1023_f32", "Transpose", [("x", rnd((2, 3, 4, 5)))], {"perm": [1, 0, 2, 3]})
+    case(out, "sub_scalar_first_f32", "Sub", [("a", rnd((1,))), ("b", rnd((2, 3, 8)))])
     int8_cases(out)
+    encoder_fusion_cases(out)
     attention_cases(out + "_attention")
     print(f"wrote op cases to {out} and {out}_attention")
+
+
+def graph_case(out, name, nodes, inputs, outputs, consts):
+    """A multi-node graph (f32 values) run by onnxruntime, as case() writes one-node graphs."""
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info(n, F[a.dtype.type], a.shape) for n, a in inputs],
+                          [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+                          [numpy_helper.from_array(a, n) for n, a in consts])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    write_case(out, name, m, inputs)
+
+
+def encoder_fusion_cases(out):
+    """The GELU and attention spellings of BERT exports that engine/graph/encoder_fusion.cpp
+    rewrites into single ops (test_encoder_fusion.cpp checks the rewrite happens)."""
+    mk = helper.make_node
+    sqrt2 = [("sqrt2", np.array(np.sqrt(2.0), np.float32)), ("one", np.array(1.0, np.float32)),
+             ("half", np.array(0.5, np.float32))]
+    x = [("x", rnd((2, 5, 16), np.float32, -4.0, 4.0))]
+    graph_case(out, "fusion_gelu_erf_f32", [
+        mk("Div", ["x", "sqrt2"], ["d"]), mk("Erf", ["d"], ["e"]), mk("Add", ["e", "one"], ["a"]),
+        mk("Mul", ["x", "a"], ["m"]), mk("Mul", ["m", "half"], ["y0"])], x, ["y0"], sqrt2)
+    graph_case(out, "fusion_gelu_half_first_f32", [
+        mk("Mul", ["x", "half"], ["h"]), mk("Div", ["x", "sqrt2"], ["d"]), mk("Erf", ["d"], ["e"]),
+        mk("Add", ["one", "e"], ["a"]), mk("Mul", ["h", "a"], ["y0"])], x, ["y0"], sqrt2)
+    B, S, H, D = 2, 5, 4, 8
+    mask = np.zeros((B, 1, 1, S), np.float32)
+    mask[1, 0, 0, 3:] = -10000.0  # row 1: two padded positions
+    qkv = [("q", rnd((B, S, H, D))), ("k", rnd((B, S, H, D))), ("v", rnd((B, S, H, D))), ("mask", mask)]
+
+    def attention(extra_outputs):
+        nodes = [mk("Transpose", ["q"], ["qt"], perm=[0, 2, 1, 3]), mk("Transpose", ["k"], ["kt"], perm=[0, 2, 3, 1]),
+                 mk("Transpose", ["v"], ["vt"], perm=[0, 2, 1, 3]), mk("MatMul", ["qt", "kt"], ["s"]),
+                 mk("Div", ["s", "c"], ["sd"]), mk("Add", ["sd", "mask"], ["sm"]), mk("Softmax", ["sm"], ["p"], axis=-1),
+                 mk("MatMul", ["p", "vt"], ["ctx"]), mk("Transpose", ["ctx"], ["y0"], perm=[0, 2, 1, 3])]
+        return nodes, ["y0"] + extra_outputs
+    consts = [("c", np.array(np.sqrt(D), np.float32))]
+    nodes, outs = attention([])
+    graph_case(out, "fusion_attention_f32", nodes, qkv, outs, consts)
+    # The probabilities are also a graph output: the chain must stay as it is.
+    nodes, outs = attention(["p"])
+    graph_case(out, "fusion_attention_probs_read_f32", nodes, qkv, outs, consts)
 
 
 def attention_case(out, name, attrs, steps, dt=np.float32, packed=False, rot_width=0, max_pos=32):
