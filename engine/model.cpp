@@ -1,8 +1,10 @@
 #include "engine/model.h"
 
 #include <chrono>
+#include <set>
 #include <thread>
 
+#include "engine/kv_cache/kv_tensors.h"
 #include "engine/ops/op_util.h"
 
 namespace rllm {
@@ -95,6 +97,7 @@ Status Model::init(OnnxModel model, const ModelOptions& options) {
     kv_.kv_heads = static_cast<int>(heads);
     kv_.head_dim = static_cast<int>(head_dim);
   }
+  RLLM_RETURN_IF_ERROR(bind_kv_tensors(m, cfg, where));
   if (!has_ids) return Status::error(where + "the graph has no input '" + input_ids_ + "'");
   if (ids_type_ != DType::i64 && ids_type_ != DType::i32)
     return Status::error(where + "input '" + input_ids_ + "' must be int64 or int32");
@@ -126,6 +129,37 @@ Status Model::init(OnnxModel model, const ModelOptions& options) {
   stats_.mapped_bytes = m.file->size();
   for (const auto& [loc, f] : m.external_files) stats_.mapped_bytes += f->size();
   stats_.repacked_bytes = plan_->repacked_bytes();
+  return ok_status();
+}
+
+Status Model::bind_kv_tensors(const OnnxModel& m, const GenAiConfig& cfg, const std::string& where) {
+  // GroupQueryAttention and MultiHeadAttention read and write the paged cache
+  // themselves; where no such op takes a past input, attention is spelled
+  // with standard ops and the KV state travels as past/present tensors.
+  std::set<std::string> past(past_names_.begin(), past_names_.end());
+  for (const auto& n : m.graph.nodes)
+    if (n.domain == "com.microsoft" && (n.op_type == "GroupQueryAttention" || n.op_type == "MultiHeadAttention"))
+      for (const auto& in : n.inputs)
+        if (past.count(in)) return ok_status();
+  std::set<std::string> outputs;
+  for (const auto& out : m.graph.outputs) outputs.insert(out.name);
+  for (const auto& in : m.graph.inputs) {
+    int lk = match_layer(cfg.past_key_names, in.name), lv = match_layer(cfg.past_value_names, in.name);
+    if (lk < 0 && lv < 0) continue;
+    KvTensor t;
+    t.past = in.name;
+    t.kv = lk >= 0 ? 0 : 1;
+    t.layer = lk >= 0 ? lk : lv;
+    t.present = layer_name(lk >= 0 ? cfg.present_key_names : cfg.present_value_names, t.layer);
+    t.dtype = in.elem_type;
+    if (t.dtype != DType::f32 && t.dtype != DType::f16)
+      return Status::error(where + "past input '" + in.name + "' must be float or float16, not " +
+                           std::string(dtype_name(t.dtype)));
+    if (!outputs.count(t.present))
+      return Status::error(where + "past input '" + in.name + "' has no present output '" + t.present +
+                           "' (genai_config.json present_key_names/present_value_names)");
+    kv_tensors_.push_back(std::move(t));
+  }
   return ok_status();
 }
 
@@ -163,19 +197,29 @@ Result<Tensor> Model::forward(KvCache& cache, const std::vector<int>& seqs,
     return j >= max_total - (bs.n_past[b] + S) ? 1 : 0;
   });
   inputs[position_ids_] = filled(pos_type_, {B, S}, [&](int64_t i) { return bs.n_past[i / S] + i % S; });
-  // Past inputs carry only their shape: attention reads the paged cache.
-  for (const auto& name : past_names_)
-    inputs[name] = Tensor::view(DType::f32, {B, kv_.kv_heads, max_past, kv_.head_dim}, nullptr);
+  // Past inputs carry only their shape where attention ops read the paged cache;
+  // otherwise they hold each row's past, left-padded to the longest.
+  if (kv_tensors_.empty())
+    for (const auto& name : past_names_)
+      inputs[name] = Tensor::view(DType::f32, {B, kv_.kv_heads, max_past, kv_.head_dim}, nullptr);
+  for (const auto& t : kv_tensors_) inputs[t.past] = gather_past(cache, bs, t.layer, t.kv, t.dtype);
+  std::vector<std::string> outputs{logits_};
+  for (const auto& t : kv_tensors_) outputs.push_back(t.present);
   ExecContext ctx;
   ctx.pool = pool_.get();
   ctx.kv = &cache;
   ctx.batch = &bs;
   RunOptions ro;
   ro.last_position_only = which == Logits::last;
-  auto out = plan_->run(inputs, {logits_}, ctx, ro);
-  if (!out.ok()) {
+  auto out = plan_->run(inputs, outputs, ctx, ro);
+  Status st = out.ok() ? ok_status() : out.status();
+  for (size_t i = 0; i < kv_tensors_.size() && st.ok(); ++i) {
+    const KvTensor& t = kv_tensors_[i];
+    st = scatter_present(cache, bs, t.layer, t.kv, out.value()[i + 1], t.present);
+  }
+  if (!st.ok()) {
     for (int64_t b = 0; b < B; ++b) cache.truncate(seqs[b], bs.n_past[b]);
-    return Status::error(files_.onnx_path + ": " + out.status().message());
+    return Status::error(files_.onnx_path + ": " + st.message());
   }
   return ops::to_f32(out.value()[0]);
 }

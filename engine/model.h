@@ -60,6 +60,8 @@ class Model {
 
  private:
   Status init(OnnxModel model, const ModelOptions& options);
+  // Fills kv_tensors_ when the graph's attention takes past/present tensors.
+  Status bind_kv_tensors(const OnnxModel& m, const GenAiConfig& cfg, const std::string& where);
 
   ModelFiles files_;
   std::unique_ptr<OnnxModel> onnx_;
@@ -71,6 +73,15 @@ class Model {
   std::string input_ids_, attention_mask_, position_ids_, logits_;
   DType ids_type_ = DType::i64, mask_type_ = DType::i64, pos_type_ = DType::i64;
   std::vector<std::string> past_names_;  // every past key/value input
+  // Graphs whose attention is spelled with standard ops (optimum / torch.onnx
+  // exports) take the KV state as tensors: each past input, its present output,
+  // and where it lives in the paged cache. Empty when attention ops bind the cache.
+  struct KvTensor {
+    std::string past, present;
+    int layer = 0, kv = 0;  // kv: 0 key, 1 value
+    DType dtype = DType::f32;
+  };
+  std::vector<KvTensor> kv_tensors_;
 };
 
 }  // namespace rllm

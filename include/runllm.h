@@ -119,6 +119,15 @@ RLLM_API rllm_status rllm_model_load_memory(rllm_model* model, const rllm_model_
 RLLM_API rllm_status rllm_model_vocab_size(rllm_model* model, int32_t* vocab_size);
 RLLM_API rllm_status rllm_model_max_context(rllm_model* model, int64_t* max_context);
 
+typedef struct rllm_model_info {
+  double load_seconds;      /* mapping, parsing, repacking and planning */
+  int32_t threads;          /* of the model's thread pool */
+  int32_t kv_block_tokens;
+  const char* kernels;      /* the instruction set the kernels use, e.g. "avx2"; static storage */
+} rllm_model_info;
+
+RLLM_API rllm_status rllm_model_get_info(rllm_model* model, rllm_model_info* info);
+
 /* ---- Tokenizer ------------------------------------------------------------- */
 
 /* A handle on the model's tokenizer (shared, not copied); the model must outlive it. */
@@ -143,6 +152,10 @@ typedef struct rllm_chat_message {
 RLLM_API rllm_status rllm_apply_chat_template(rllm_tokenizer* tokenizer, const rllm_chat_message* messages,
                                               size_t n_messages, int add_generation_prompt, char* text,
                                               size_t capacity, size_t* text_len);
+
+/* Renders this handle's chat template from `source` (a Jinja template, e.g. a
+ * chat_template.jinja file) instead of the model's; len 0 goes back to the model's. */
+RLLM_API rllm_status rllm_tokenizer_set_chat_template(rllm_tokenizer* tokenizer, const char* source, size_t len);
 
 /* ---- Sessions and generation ----------------------------------------------- */
 
@@ -201,6 +214,7 @@ typedef struct rllm_generate_result {
   size_t prefilled_tokens;  /* prompt tokens computed by this call */
   double prefill_seconds;
   double decode_seconds;
+  double first_token_seconds; /* from the call to the first generated token */
 } rllm_generate_result;
 
 /* Generates after `ids`, the whole conversation so far (not only the new turn).

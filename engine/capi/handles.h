@@ -37,6 +37,7 @@ struct ModelHandle : Handle {
 
 struct TokenizerHandle : Handle {
   std::shared_ptr<const Tokenizer> tokenizer;
+  std::string chat_template;  // "": the model's
 };
 
 struct SessionHandle : Handle {

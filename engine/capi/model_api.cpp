@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/capi/handles.h"
+#include "kernels/kernels.h"
 #include "runllm.h"
 
 namespace rllm::capi {
@@ -212,6 +213,19 @@ rllm_status rllm_model_max_context(rllm_model* model, int64_t* max_context) {
   if (!max_context) return m->fail(RLLM_ERR_INVALID_ARGUMENT, "rllm_model_max_context: max_context is NULL");
   if (!m->model) return m->fail(RLLM_ERR_INVALID_ARGUMENT, "rllm_model_max_context: no model loaded");
   *max_context = m->model->kv_config().max_context;
+  m->error.clear();
+  return RLLM_OK;
+}
+
+rllm_status rllm_model_get_info(rllm_model* model, rllm_model_info* info) {
+  if (!model) return RLLM_ERR_INVALID_ARGUMENT;
+  ModelHandle* m = handle_cast<ModelHandle>(model);
+  if (!info) return m->fail(RLLM_ERR_INVALID_ARGUMENT, "rllm_model_get_info: info is NULL");
+  if (!m->model) return m->fail(RLLM_ERR_INVALID_ARGUMENT, "rllm_model_get_info: no model loaded");
+  info->load_seconds = m->model->load_stats().seconds;
+  info->threads = static_cast<int32_t>(m->model->pool().size());
+  info->kv_block_tokens = m->model->kv_config().block_tokens;
+  info->kernels = kernels::isa_name(kernels::active_isa());
   m->error.clear();
   return RLLM_OK;
 }

@@ -184,6 +184,7 @@ rllm_status rllm_session_generate(rllm_session* session, const int32_t* ids, siz
     res.prefilled_tokens = fresh.size();
     res.prefill_seconds = r->stats.prefill_seconds;
     res.decode_seconds = r->stats.decode_seconds;
+    res.first_token_seconds = r->stats.first_token_seconds;
     if (result) *result = res;
     return RLLM_OK;
   });

@@ -60,6 +60,16 @@ rllm_status rllm_detokenize(rllm_tokenizer* tokenizer, const int32_t* ids, size_
   });
 }
 
+rllm_status rllm_tokenizer_set_chat_template(rllm_tokenizer* tokenizer, const char* source, size_t len) {
+  if (!tokenizer) return RLLM_ERR_INVALID_ARGUMENT;
+  TokenizerHandle* t = handle_cast<TokenizerHandle>(tokenizer);
+  return guarded(t, [&]() -> rllm_status {
+    if (!source && len > 0) return t->fail(RLLM_ERR_INVALID_ARGUMENT, "rllm_tokenizer_set_chat_template: source is NULL");
+    t->chat_template.assign(source ? source : "", len);
+    return RLLM_OK;
+  });
+}
+
 rllm_status rllm_apply_chat_template(rllm_tokenizer* tokenizer, const rllm_chat_message* messages, size_t n_messages,
                                      int add_generation_prompt, char* text, size_t capacity, size_t* text_len) {
   if (!tokenizer) return RLLM_ERR_INVALID_ARGUMENT;
@@ -76,7 +86,15 @@ rllm_status rllm_apply_chat_template(rllm_tokenizer* tokenizer, const rllm_chat_
                        "rllm_apply_chat_template: message " + std::to_string(i) + " has a NULL role or content");
       msgs.push_back({messages[i].role, messages[i].content});
     }
-    auto rendered = apply_chat_template(*t->tokenizer, msgs, add_generation_prompt != 0);
+    const Tokenizer& tk = *t->tokenizer;
+    Result<std::string> rendered = std::string();
+    if (t->chat_template.empty()) {
+      rendered = apply_chat_template(tk, msgs, add_generation_prompt != 0);
+    } else {
+      auto eos = tk.eos_ids();
+      rendered = render_chat_template(t->chat_template, msgs, add_generation_prompt != 0, tk.id_to_token(tk.bos_id()),
+                                      eos.empty() ? std::string() : tk.id_to_token(eos[0]));
+    }
     if (!rendered.ok()) return t->fail(RLLM_ERR_BAD_INPUT, rendered.status().message());
     return fill_text(t, rendered.value(), text, capacity, text_len);
   });

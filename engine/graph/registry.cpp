@@ -5,6 +5,7 @@
 namespace rllm {
 
 void register_quant_ops(OpRegistry& r);    // engine/ops/quant_ops.cpp
+void register_export_ops(OpRegistry& r);   // engine/ops/export_ops.cpp
 void register_encoder_ops(OpRegistry& r);  // engine/ops/encoder_ops.cpp
 
 void OpRegistry::add(const std::string& domain, const std::string& op_type, int64_t since_version,
@@ -38,6 +39,7 @@ const OpRegistry& op_registry() {
     register_attention_ops(r);
     register_clip_ops(r);
     register_quant_ops(r);
+    register_export_ops(r);
     register_encoder_ops(r);
     return r;
   }();

@@ -6,9 +6,11 @@
 // The mask inputs (attention_mask-derived seqlens, attention_bias) are not
 // read: each row's causal extent comes from the cache, which knows where
 // every sequence stands. Rows are never padded, so this is the same mask.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "engine/kv_cache/paged_kv_cache.h"
 #include "engine/ops/op_util.h"
@@ -75,6 +77,67 @@ const float* load(const KvCache& kv, const void* src, int64_t n, int64_t hd, std
   return scratch.data();
 }
 
+// Causal attention of S >= 2 new tokens as small GEMMs. One unit of work is
+// (row b, KV head, tile of kTq query positions): the unit's keys
+// [kfirst, pos_max] are gathered once from the paged cache as K^T [hd, Lt]
+// and V [Lt, hd] (f32), then for each of the `group` query heads sharing
+// them: scores [kTq, Lt] = Q · K^T, scaled (and soft-capped) and softmaxed over
+// each row's own causal/window extent (the rest zeroed), y = P · V. Tiles are
+// ordered first, last, second, second-last... so the pool's contiguous
+// chunks get equal causal work.
+// qr [B*S, nh*hd] (rotated), y [B, S, nh*hd].
+void attend_prefill(const AttnParams& p, const float* qr, int64_t B, int64_t S, int64_t hd, float scale,
+                    const KvCache& kv, const BatchState& bs, float* y, ThreadPool& pool) {
+  constexpr int64_t kTq = 32;
+  const int nh = p.num_heads, kvh = p.kv_heads, group = nh / kvh;
+  const int64_t tiles = (S + kTq - 1) / kTq, row_len = nh * hd;
+  pool.parallel_for(B * kvh * tiles, 1, [&](int64_t u0, int64_t u1) {
+    ThreadPool serial(1);  // this unit already runs on one of the pool's threads
+    std::vector<float> kt, vv, scores, scratch;
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t t_idx = u % tiles, b = u / tiles / kvh;
+      const int kh = static_cast<int>(u / tiles % kvh);
+      const int64_t tile = t_idx % 2 == 0 ? t_idx / 2 : tiles - 1 - t_idx / 2;
+      const int64_t i0 = tile * kTq, tq = std::min(kTq, S - i0);
+      const int64_t pos0 = bs.n_past[b] + i0, pos_max = pos0 + tq - 1;
+      auto first_key = [&](int64_t pos) { return p.window > 0 && pos >= p.window ? pos - p.window + 1 : 0; };
+      const int64_t kfirst = first_key(pos0), lt = pos_max - kfirst + 1;
+      const int seq = bs.seqs[b];
+      kt.resize(static_cast<size_t>(hd * lt));
+      vv.resize(static_cast<size_t>(lt * hd));
+      scores.resize(static_cast<size_t>(tq * lt));
+      for (int64_t t = kfirst, n; t <= pos_max; t += n) {
+        n = kv.contiguous(t, pos_max + 1);
+        const float* keys = load(kv, kv.slot(seq, p.layer, 0, kh, t), n, hd, scratch);
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t d = 0; d < hd; ++d) kt[d * lt + t - kfirst + j] = keys[j * hd + d];
+        const float* values = load(kv, kv.slot(seq, p.layer, 1, kh, t), n, hd, scratch);
+        std::memcpy(vv.data() + (t - kfirst) * hd, values, sizeof(float) * n * hd);
+      }
+      for (int g = 0; g < group; ++g) {
+        const int64_t h = int64_t(kh) * group + g;
+        const float* qh = qr + (b * S + i0) * row_len + h * hd;
+        // scores [tq, lt] = q_h [tq, hd] · K^T [hd, lt]
+        kernels::gemm_f32(qh, row_len, kt.data(), lt, scores.data(), lt, tq, lt, hd, serial);
+        for (int64_t r = 0; r < tq; ++r) {
+          float* s = scores.data() + r * lt;
+          const int64_t lo = first_key(pos0 + r) - kfirst, hi = pos0 + r - kfirst;  // valid [lo, hi]
+          for (int64_t j = lo; j <= hi; ++j) {
+            s[j] *= scale;
+            if (p.softcap > 0) s[j] = p.softcap * std::tanh(s[j] / p.softcap);
+          }
+          kernels::softmax(s + lo, hi - lo + 1);
+          std::fill(s, s + lo, 0.0f);
+          std::fill(s + hi + 1, s + lt, 0.0f);
+        }
+        // y_h [tq, hd] = P [tq, lt] · V [lt, hd]
+        kernels::gemm_f32(scores.data(), lt, vv.data(), hd, y + (b * S + i0) * row_len + h * hd, row_len, tq, hd, lt,
+                          serial);
+      }
+    }
+  });
+}
+
 // q [B, S, nh*hd], k/v [B, S, kvh*hd] (row strides given) -> y [B, S, nh*hd].
 Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float* k, const float* v,
               int64_t kv_stride, int64_t B, int64_t S, int64_t hd, bool f16_model, float* y, ExecContext& ctx) {
@@ -118,6 +181,10 @@ Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float
     }
   }
   const float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  if (S >= 2) {
+    attend_prefill(p, qr.data(), B, S, hd, scale, kv, bs, y, *ctx.pool);
+    return ok_status();
+  }
   const int group = nh / kvh;
   int64_t max_len = 0;
   for (int64_t b = 0; b < B; ++b) max_len = std::max(max_len, bs.n_past[b] + S);

@@ -23,7 +23,7 @@ TEST_CASE("capi: cancellation from another thread stops within one token") {
 TEST_CASE("capi: a later turn reuses the cached prefix and matches a fresh session") {
   CHECK(capi_test_multi_turn_reuses_cache() == 0);
 }
-TEST_CASE("capi: memory figures of a generation, f32 and f16 KV") { CHECK(capi_test_memory_stats() == 0); }
+TEST_CASE("capi: memory figures of a generation, f32 and f16 KV, model info") { CHECK(capi_test_memory_stats() == 0); }
 TEST_CASE("capi: errors - missing file") { CHECK(capi_test_error_missing_file() == 0); }
 TEST_CASE("capi: errors - bad bytes") { CHECK(capi_test_error_bad_bytes() == 0); }
 TEST_CASE("capi: errors - unsupported op") { CHECK(capi_test_error_unsupported_op() == 0); }

@@ -182,6 +182,8 @@ int capi_test_error_null_arguments(void) {
   CHECK_STATUS(NULL, rllm_session_memory_stats(NULL, NULL), RLLM_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(NULL, rllm_model_vocab_size(NULL, NULL), RLLM_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(NULL, rllm_model_max_context(NULL, NULL), RLLM_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(NULL, rllm_model_get_info(NULL, NULL), RLLM_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(NULL, rllm_tokenizer_set_chat_template(NULL, "x", 1), RLLM_ERR_INVALID_ARGUMENT);
   CHECK(strlen(rllm_last_error(NULL)) > 0);
   rllm_model_destroy(NULL);
   rllm_session_destroy(NULL);
@@ -204,6 +206,8 @@ int capi_test_error_null_arguments(void) {
   CHECK(contains(rllm_last_error(model), "out"));
   CHECK_STATUS(model, rllm_model_vocab_size(model, NULL), RLLM_ERR_INVALID_ARGUMENT);
   CHECK(contains(rllm_last_error(model), "vocab_size"));
+  CHECK_STATUS(model, rllm_model_get_info(model, NULL), RLLM_ERR_INVALID_ARGUMENT);
+  CHECK(contains(rllm_last_error(model), "info"));
   rllm_tokenizer* tok = NULL;
   CHECK_STATUS(model, rllm_tokenizer_create(model, &tok), RLLM_OK);
   CHECK_STATUS(tok, rllm_tokenize(tok, NULL, 3, 1, NULL, 0, &n), RLLM_ERR_INVALID_ARGUMENT);
@@ -215,6 +219,8 @@ int capi_test_error_null_arguments(void) {
   rllm_chat_message bad = {NULL, "hi"};
   CHECK_STATUS(tok, rllm_apply_chat_template(tok, &bad, 1, 1, text, sizeof text, &n), RLLM_ERR_INVALID_ARGUMENT);
   CHECK(contains(rllm_last_error(tok), "message 0"));
+  CHECK_STATUS(tok, rllm_tokenizer_set_chat_template(tok, NULL, 4), RLLM_ERR_INVALID_ARGUMENT);
+  CHECK(contains(rllm_last_error(tok), "source"));
   CHECK_STATUS(model, rllm_session_create(model, &s), RLLM_OK);
   CHECK_STATUS(s, rllm_session_generate(s, NULL, 2, NULL, NULL), RLLM_ERR_INVALID_ARGUMENT);
   CHECK(contains(rllm_last_error(s), "ids"));

@@ -244,7 +244,20 @@ int capi_test_chat_smollm2(void) {
   int32_t ids[MAX_IDS];
   size_t n = 0;
   CHECK_STATUS(tok, rllm_tokenize(tok, text, len, 0, ids, MAX_IDS, &n), RLLM_OK);
-  CHECK(n == 37); /* transformers' apply_chat_template(tokenize=True): 37 ids */
+  CHECK(n == 37);
+
+  /* A template of the caller's instead of the model's, then back (len 0). */
+  const char own[] =
+      "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+      "{% if add_generation_prompt %}[assistant] {% endif %}";
+  char other[256];
+  size_t other_len = 0;
+  CHECK_STATUS(tok, rllm_tokenizer_set_chat_template(tok, own, strlen(own)), RLLM_OK);
+  CHECK_STATUS(tok, rllm_apply_chat_template(tok, &msg, 1, 1, other, sizeof other, &other_len), RLLM_OK);
+  CHECK(strcmp(other, "[user] What is the capital of France?\n[assistant] ") == 0);
+  CHECK_STATUS(tok, rllm_tokenizer_set_chat_template(tok, NULL, 0), RLLM_OK);
+  CHECK_STATUS(tok, rllm_apply_chat_template(tok, &msg, 1, 1, other, sizeof other, &other_len), RLLM_OK);
+  CHECK(other_len == len && strcmp(other, text) == 0); /* transformers' apply_chat_template(tokenize=True): 37 ids */
 
   /* onnxruntime-genai's greedy reply on this folder (../shared/models/README.md). */
   rllm_session* s = NULL;
@@ -262,6 +275,7 @@ int capi_test_chat_smollm2(void) {
   CHECK_STATUS(s, rllm_session_generate(s, ids, n, &p, &r), RLLM_OK);
   CHECK(strncmp(reply.text, "The capital of France is Paris", 30) == 0);
   CHECK(r.finish == RLLM_FINISH_STOP_STRING);
+  CHECK(r.first_token_seconds > 0);
   if (failures) fprintf(stderr, "reply: \"%s\"\n", reply.text);
   rllm_session_destroy(s);
   rllm_tokenizer_destroy(tok);

@@ -253,14 +253,21 @@ int capi_test_memory_stats(void) {
   rllm_model_options o;
   rllm_model_options_default(&o);
   o.kv_dtype = RLLM_KV_F16;
+  o.kv_block_tokens = 8;
+  o.threads = 1;
   CHECK_STATUS(NULL, rllm_model_create(&model), RLLM_OK);
   CHECK_STATUS(model, rllm_model_load(model, stories_dir(), &o), RLLM_OK);
+  rllm_model_info info;
+  CHECK_STATUS(model, rllm_model_get_info(model, &info), RLLM_OK);
+  CHECK(info.threads == 1 && info.kv_block_tokens == 8 && info.load_seconds > 0);
+  CHECK(info.kernels != NULL && strlen(info.kernels) > 0);
   CHECK_STATUS(model, rllm_session_create(model, &s), RLLM_OK);
   int32_t out16[32];
   CHECK(greedy(s, prompt, 5, 32, out16) == 32);
   CHECK(memcmp(out, out16, sizeof out) == 0);
   CHECK_STATUS(s, rllm_session_memory_stats(s, &m), RLLM_OK);
-  CHECK(m.kv_blocks == 3 && m.kv_bytes == 3ull * 5 * 2 * 4 * 16 * 16 * 2);
+  /* 36 tokens in 8-token blocks: 5 blocks, 2 bytes an element. */
+  CHECK(m.kv_blocks == 5 && m.kv_bytes == 5ull * 5 * 2 * 4 * 8 * 16 * 2);
   rllm_session_destroy(s);
   rllm_model_destroy(model);
   return failures;

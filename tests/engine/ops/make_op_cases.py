@@ -314,6 +314,11 @@ def attention_cases(out):
     attention_case(out, "gqa_rotary_head256_f32", {"num_heads": 4, "kv_num_heads": 1, "head_size": 256, "scale": 0.0625,
                                                    "local_window_size": 4}, [6, 1, 1], rot_width=128)
     attention_case(out, "gqa_rotary_f16", gqa, [3, 1, 1], np.float16, rot_width=8)
+    # prefills longer than one 32-query tile of the blocked path, and a second prefill over a past
+    attention_case(out, "gqa_prefill_long_head64_f32", {"num_heads": 6, "kv_num_heads": 2, "head_size": 64}, [40, 17, 1])
+    attention_case(out, "gqa_prefill_window7_head24_f32", {**gqa, "local_window_size": 7, "head_size": 24}, [37, 20, 1])
+    attention_case(out, "gqa_prefill_softcap_packed_f32", {**gqa, "softcap": 2.0}, [33, 30, 1], packed=True)
+    attention_case(out, "gqa_prefill_rotary_f16", gqa, [35, 9, 1], np.float16, rot_width=8, max_pos=64)
     # inputs the engine refuses by name (fused q/k norm weights of CUDA exports, quantized-KV scales)
     for name, idx in (("q_norm_weight", 14), ("k_scale", 12)):
         ins = ["q", "k", "v", "past_key_values.0.key", "past_key_values.0.value", "seqlens_k", "total_sequence_length"]

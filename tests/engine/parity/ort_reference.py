@@ -26,18 +26,33 @@ except ImportError as e:
 ONNX_TO_NP = {1: np.float32, 10: np.float16, 7: np.int64, 6: np.int32}
 
 
-def run(model_dir, prompts, steps):
-    cfg = json.load(open(os.path.join(model_dir, "genai_config.json")))
-    dec = cfg["model"]["decoder"]
+def decoder_config(model):
+    """genai_config.json's decoder section, or for a bare .onnx (or a folder holding only
+    model.onnx, as optimum exports) one with the default names."""
+    cfg_path = os.path.join(model, "genai_config.json")
+    if os.path.isdir(model) and os.path.exists(cfg_path):
+        dec = json.load(open(cfg_path))["model"]["decoder"]
+        return os.path.join(model, dec["filename"]), dec
+    return (os.path.join(model, "model.onnx") if os.path.isdir(model) else model), {}
+
+
+def run(model, prompts, steps):
+    path, dec = decoder_config(model)
     names = {**{"input_ids": "input_ids", "attention_mask": "attention_mask", "position_ids": "position_ids",
                 "past_key_names": "past_key_values.%d.key", "past_value_names": "past_key_values.%d.value"},
-             **dec.get("inputs", {})}
+             **dec.get("inputs", {}),
+             **{"logits": "logits", "present_key_names": "present.%d.key", "present_value_names": "present.%d.value"},
+             **dec.get("outputs", {})}
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
-    sess = ort.InferenceSession(os.path.join(model_dir, dec["filename"]), opts, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     inputs = {i.name: i for i in sess.get_inputs()}
-    layers = dec["num_hidden_layers"]
-    kvh, hd = dec["num_key_value_heads"], dec["head_size"]
+    if dec:
+        layers = dec["num_hidden_layers"]
+        kvh, hd = dec["num_key_value_heads"], dec["head_size"]
+    else:
+        layers = sum(1 for l in range(len(inputs)) if names["past_key_names"] % l in inputs)
+        _, kvh, _, hd = inputs[names["past_key_names"] % 0].shape
     out_names = [o.name for o in sess.get_outputs()]
     rows = []
     for prompt in prompts:
@@ -60,13 +75,13 @@ def run(model_dir, prompts, steps):
             if names["position_ids"] in inputs:
                 feed[names["position_ids"]] = np.arange(total - len(new), total, dtype=np.int64)[None, :]
             outs = dict(zip(out_names, sess.run(None, feed)))
-            logits = outs["logits"][0, -1].astype(np.float32)
+            logits = outs[names["logits"]][0, -1].astype(np.float32)
             tok = int(np.argmax(logits))
             step_tokens.append(tok)
             step_logits.append(logits)
             for l in range(layers):
-                past[names["past_key_names"] % l] = outs[f"present.{l}.key"]
-                past[names["past_value_names"] % l] = outs[f"present.{l}.value"]
+                past[names["past_key_names"] % l] = outs[names["present_key_names"] % l]
+                past[names["past_value_names"] % l] = outs[names["present_value_names"] % l]
             new = [tok]
         rows.append((ids, step_tokens, step_logits))
     return rows
@@ -105,7 +120,7 @@ def run_genai(model_dir, prompts, texts, chats, steps):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model_dir")
+    ap.add_argument("model_dir", help="a genai_config.json folder, a folder holding model.onnx, or a .onnx file")
     ap.add_argument("out")
     ap.add_argument("--prompt", action="append", default=[], help="comma-separated ids")
     ap.add_argument("--text", action="append", default=[], help="raw text (--engine genai)")
@@ -113,7 +128,7 @@ def main():
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--engine", choices=["ort", "genai"], default="ort")
     a = ap.parse_args()
-    if not os.path.isdir(a.model_dir):
+    if not os.path.exists(a.model_dir):
         print(f"skip: {a.model_dir} is absent")
         sys.exit(77)
     ids = [[int(x) for x in p.split(",")] for p in a.prompt]
