@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -41,6 +42,15 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
 std::shared_ptr<const MappedFile> MappedFile::borrow(const void* data, size_t size, std::string name) {
   return std::shared_ptr<const MappedFile>(
       new MappedFile(static_cast<const uint8_t*>(data), size, std::move(name), false));
+}
+
+void MappedFile::drop_pages(const void* p, size_t n) const {
+  if (!owned_ || data_ == nullptr) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto lo = std::max(reinterpret_cast<uintptr_t>(p), reinterpret_cast<uintptr_t>(data_));
+  const auto hi = std::min(reinterpret_cast<uintptr_t>(p) + n, reinterpret_cast<uintptr_t>(data_) + size_);
+  const uintptr_t first = (lo + page - 1) / page * page, last = hi / page * page;
+  if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

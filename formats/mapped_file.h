@@ -23,6 +23,11 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Returns the whole pages of [p, p + n) inside this mapping to the kernel
+  // (a later read faults them in again from the file): bytes read once at
+  // load, e.g. weights that were repacked, then stop counting as resident.
+  // Borrowed memory is left alone.
+  void drop_pages(const void* p, size_t n) const;
 
  private:
   MappedFile(const uint8_t* data, size_t size, std::string path, bool owned)

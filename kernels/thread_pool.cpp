@@ -1,5 +1,7 @@
 #include "thread_pool.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -15,53 +17,78 @@
 namespace rllm {
 namespace {
 
-// How long a thread polls before sleeping: enough to catch a worker that
-// finishes with the caller. Longer spins (30-100 us, to bridge the gaps of a
-// decode step) made 2-thread decode 2-4x slower on a machine shared with
-// other processes: a spinning thread holds the core its partner needs.
-constexpr auto kSpin = std::chrono::microseconds(2);
+using Clock = std::chrono::steady_clock;
 
-// Polls done() until it holds or kSpin passes; returns done().
+// An idle worker polls for this long after its last chunk before sleeping: a
+// decode step issues a parallel op every few microseconds and a token every
+// few milliseconds, and a futex wake-up costs tens of microseconds in a VM.
+constexpr auto kWorkerSpin = std::chrono::microseconds(2000);
+// The caller polls this long for the workers' last chunks before sleeping.
+constexpr auto kCallerSpin = std::chrono::microseconds(200);
+// Past this much polling a thread yields between polls, so a process sharing
+// the core (or our own caller) gets it.
+constexpr auto kYieldAfter = std::chrono::microseconds(20);
+
+// Polls done() until it holds or `limit` passes; returns done().
 template <typename Done>
-bool spin_until(Done done) {
-  auto deadline = std::chrono::steady_clock::now() + kSpin;
+bool poll(Done done, Clock::duration limit) {
+  const auto start = Clock::now();
   for (;;) {
-    for (int i = 0; i < 64; ++i) {
+    for (int i = 0; i < 32; ++i) {
       if (done()) return true;
       RLLM_CPU_RELAX();
     }
-    if (std::chrono::steady_clock::now() > deadline) return done();
+    const auto spent = Clock::now() - start;
+    if (spent > limit) return done();
+    if (spent > kYieldAfter) sched_yield();
   }
 }
+
+constexpr uint64_t pack_claim(uint64_t id, uint64_t chunks, uint64_t next) {
+  return id << 32 | chunks << 16 | next;
+}
+constexpr uint64_t claim_chunks(uint64_t c) { return c >> 16 & 0xffff; }
+constexpr uint64_t claim_next(uint64_t c) { return c & 0xffff; }
+bool claimable(uint64_t c) { return claim_next(c) < claim_chunks(c); }
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::clamp(n_threads, 1, 0xffff)) {
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_.store(true, std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  start_cv_.notify_all();
+  stop_.store(true, std::memory_order_seq_cst);
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  epoch_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunk(int index) {
-  int64_t b = std::min(n_, (units_ * index / parts_) * grain_);
-  int64_t e = std::min(n_, (units_ * (index + 1) / parts_) * grain_);
-  if (b < e) (*job_)(b, e);
+bool ThreadPool::run_claimed() {
+  bool ran = false;
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  while (claimable(c)) {
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    // Chunk claim_next(c) of claim_chunks(c): the job's fields are stable
+    // until done_ counts it.
+    const int64_t index = int64_t(claim_next(c)), chunks = int64_t(claim_chunks(c));
+    const int64_t b = std::min(n_, units_ * index / chunks * grain_);
+    const int64_t e = std::min(n_, units_ * (index + 1) / chunks * grain_);
+    if (b < e) (*job_)(b, e);
+    done_.fetch_add(1, std::memory_order_seq_cst);
+    if (caller_sleeping_.load(std::memory_order_seq_cst)) done_.notify_one();
+    ran = true;
+    c = claim_.load(std::memory_order_acquire);
+  }
+  return ran;
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  int64_t units = (n + grain - 1) / grain;
-  int64_t parts = std::min<int64_t>(units, n_threads_);
-  if (parts <= 1) {
+  const int64_t units = (n + grain - 1) / grain;
+  const int64_t chunks = std::min<int64_t>(units, n_threads_);
+  if (chunks <= 1) {
     fn(0, n);
     return;
   }
@@ -69,39 +96,37 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   n_ = n;
   grain_ = grain;
   units_ = units;
-  parts_ = parts;
-  // Every worker acknowledges, even with no chunk, so none still reads this
-  // job's fields when the next one is written.
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  {
-    // Under the mutex so a worker between its check and its wait cannot miss it.
-    std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  start_cv_.notify_all();
-  run_chunk(0);
-  if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  done_.store(0, std::memory_order_relaxed);
+  const uint64_t id = (claim_.load(std::memory_order_relaxed) >> 32) + 1;
+  claim_.store(pack_claim(id & 0xffffffff, uint64_t(chunks), 0), std::memory_order_seq_cst);
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) epoch_.notify_all();
+  run_claimed();
+  auto all_done = [&] { return done_.load(std::memory_order_acquire) == chunks; };
+  if (!poll(all_done, kCallerSpin)) {
+    caller_sleeping_.store(true, std::memory_order_seq_cst);
+    for (int d; (d = done_.load(std::memory_order_seq_cst)) != chunks;) done_.wait(d, std::memory_order_seq_cst);
+    caller_sleeping_.store(false, std::memory_order_relaxed);
   }
   job_ = nullptr;
 }
 
-void ThreadPool::worker(int index) {
-  uint64_t seen = 0;
+void ThreadPool::worker() {
   for (;;) {
-    auto fresh = [&] { return generation_.load(std::memory_order_acquire) != seen; };
-    if (!spin_until(fresh)) {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, fresh);
+    if (run_claimed()) continue;
+    auto work = [this] {
+      return stop_.load(std::memory_order_relaxed) || claimable(claim_.load(std::memory_order_relaxed));
+    };
+    if (!poll(work, kWorkerSpin)) {
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      for (;;) {
+        const uint32_t e = epoch_.load(std::memory_order_seq_cst);
+        if (work()) break;
+        epoch_.wait(e, std::memory_order_seq_cst);
+      }
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
-    seen = generation_.load(std::memory_order_acquire);
     if (stop_.load(std::memory_order_acquire)) return;
-    if (index < parts_) run_chunk(index);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_cv_.notify_one();
-    }
   }
 }
 

@@ -3,10 +3,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -24,23 +22,32 @@ class ThreadPool {
 
   // Splits [0, n) into at most size() contiguous chunks (multiples of `grain`
   // except the last) and runs fn(begin, end) on each; returns when all are done.
+  // One caller at a time.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
-  void worker(int index);
-  void run_chunk(int index);
+  void worker();
+  // Claims and runs chunks of the current job until none is left; false if
+  // there was none to claim.
+  bool run_claimed();
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  // The current job, published by bumping generation_ (release) and read by
-  // the workers after they see the new generation (acquire).
+  // The current job. Its chunks are claimed, by the caller as well as the
+  // workers, with a CAS on claim_ = job id << 32 | chunk count << 16 | next
+  // chunk; the fields below are written before claim_ is published (release)
+  // and stay valid while a claimed chunk runs, since the caller returns only
+  // when done_ counts every chunk. A worker that wakes after the caller has
+  // taken every chunk therefore reads nothing of the job: a descheduled
+  // worker costs the caller nothing.
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  int64_t n_ = 0, grain_ = 1, units_ = 0, parts_ = 0;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  // Threads poll the atomics briefly, then sleep on these.
-  std::mutex mu_;
-  std::condition_variable start_cv_, done_cv_;
+  int64_t n_ = 0, grain_ = 1, units_ = 0;
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int> done_{0};
+  std::atomic<bool> caller_sleeping_{false};
+  // Idle workers poll claim_ for a while, then sleep on epoch_ (bumped per job).
+  std::atomic<uint32_t> epoch_{0};
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
 };
 

@@ -203,7 +203,7 @@ if [ -f "$smol_gguf.sha256" ]; then
 fi
 
 # Gemma-3 270M as ONNX Runtime GenAI folders ortgenai-{fp32,fp16,int8,int4}: Q8_0 blocks carried over
-# for int8, everything else (Q4_K, Q5_0, Q6_K) requantized from the dequantized GGUF (see
+# (int4: the tied embedding/lm_head at 8 bits), everything else (Q4_K, Q5_0, Q6_K) requantized from the dequantized GGUF (see
 # scripts/convert/README.md). About a minute per folder; skipped once converted.
 gemma_dir=$cache/gemma-3-270m
 if [ -f "$gemma.sha256" ]; then

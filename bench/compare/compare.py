@@ -31,6 +31,7 @@ def model_sets():
     the thread counts and prompt lengths the group is limited to or None)."""
     s = os.path.join(models_dir(), "smollm2-135m-instruct")
     gguf = os.path.join(s, "SmolLM2-135M-Instruct.Q4_1.gguf")
+    g = os.path.join(models_dir(), "gemma-3-270m")
     syn = os.path.join(models_dir(), "synthetic")
 
     def synthetic(name, title, limits):
@@ -44,12 +45,17 @@ def model_sets():
             ("run-llm", os.path.join(s, "ortgenai-int4-requant"), "ortgenai-int4-requant"),
             ("onnxruntime-genai", os.path.join(s, "ortgenai-int4-requant"), "ortgenai-int4-requant"),
             ("llama.cpp", gguf, "Q4_1 GGUF"),
-            ("run-llm", os.path.join(s, "ortgenai-int4"), "ortgenai-int4 (= Q4_1 exactly)"),
+            ("run-llm", os.path.join(s, "ortgenai-int4"), "ortgenai-int4 (= the GGUF's Q4_1/Q8_0 blocks)"),
         ], None),
         "smollm2-int8": ("SmolLM2-135M int8", [
             ("run-llm", os.path.join(s, "ortgenai-int8"), "ortgenai-int8"),
             ("onnxruntime-genai", os.path.join(s, "ortgenai-int8"), "ortgenai-int8"),
             ("llama.cpp", gguf, "Q4_1 GGUF (no int8 GGUF)"),
+        ], None),
+        "gemma3-270m": ("Gemma-3-270M int4", [
+            ("run-llm", os.path.join(g, "ortgenai-int4"), "ortgenai-int4"),
+            ("onnxruntime-genai", os.path.join(g, "ortgenai-int4"), "ortgenai-int4"),
+            ("llama.cpp", os.path.join(g, "gemma-3-270m-q4_k_m.gguf"), "Q4_K_M GGUF"),
         ], None),
         # bench/compare/make_synthetic.py writes these (random weights, real shapes).
         "qwen2.5-0.5b-synthetic": synthetic("qwen2.5-0.5b", "Qwen2.5-0.5B shape, random Q4_0 weights", None),
@@ -238,7 +244,7 @@ def chart(doc, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="smollm2-int4,smollm2-int8")
+    ap.add_argument("--models", default="smollm2-int4,smollm2-int8,gemma3-270m")
     ap.add_argument("--prompts", default="128,512")
     ap.add_argument("--gen", type=int, default=128)
     ap.add_argument("--threads", default="1,2")

@@ -43,6 +43,8 @@ struct LoadContext {
   std::vector<const Tensor*> constants;   // per input: the value if known at load, else null
   // Layer index of an attention node's KV cache, or -1 when the node has none.
   int kv_layer = -1;
+  // For packing weights at load on every thread (null: the calling thread).
+  ThreadPool* pool = nullptr;
 
   const Tensor* constant(size_t i) const { return i < constants.size() ? constants[i] : nullptr; }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }

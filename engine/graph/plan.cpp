@@ -70,11 +70,14 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
     producer[id] = node;
   };
 
+  std::vector<const OnnxTensor*> initializer;  // value id -> its initializer, if any
   for (const auto& t : g.initializers) {
     int id = id_of(t.name);
     plan->constants_[id] = tensor_of(t);
     plan->is_constant_[id] = true;
     set_producer(id, -1);
+    if (initializer.size() <= static_cast<size_t>(id)) initializer.resize(id + 1, nullptr);
+    initializer[id] = &t;
   }
   for (const auto& in : g.inputs) {
     if (plan->is_constant_[id_of(in.name)]) continue;  // an initializer listed as input
@@ -133,11 +136,28 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
       if (missing[i] > 0) return Status::error(g.nodes[i].describe() + " is part of a cycle");
   }
 
+  // Nodes reading each value: an initializer that only a packing op reads is
+  // dropped from memory once packed (the packed copy is what runs).
+  std::vector<int> readers(plan->ids_.size(), 0);
+  for (const auto& n : g.nodes)
+    for (const auto& in : n.inputs)
+      if (!in.empty()) ++readers[plan->ids_[in]];
+  auto drop_mapped = [&](const OnnxTensor& t) {
+    if (t.data == nullptr || t.nbytes == 0) return;
+    std::vector<const MappedFile*> files{model.file.get()};
+    for (const auto& [loc, f] : model.external_files) files.push_back(f.get());
+    for (const MappedFile* f : files) {
+      if (f == nullptr || t.data < f->data() || t.data >= f->data() + f->size()) continue;
+      f->drop_pages(t.data, t.nbytes);
+      return;
+    }
+  };
+
   ExecContext fold_ctx;
   fold_ctx.pool = &pool;
   for (int i : order) {
     const OnnxNode& n = g.nodes[i];
-    LoadContext lc{n, model.opset(n.domain), {}, -1};
+    LoadContext lc{n, model.opset(n.domain), {}, -1, &pool};
     bool all_constant = true;
     for (const auto& in : n.inputs) {
       if (in.empty()) {
@@ -171,7 +191,12 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
       ++plan->folded_;
       continue;
     }
-    plan->repacked_bytes_ += step.op->packed_bytes();
+    if (step.op->packed_bytes() > 0) {
+      plan->repacked_bytes_ += step.op->packed_bytes();
+      for (int id : step.inputs)
+        if (id >= 0 && static_cast<size_t>(id) < initializer.size() && initializer[id] && readers[id] == 1)
+          drop_mapped(*initializer[id]);
+    }
     plan->steps_.push_back(std::move(step));
   }
 

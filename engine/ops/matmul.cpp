@@ -196,7 +196,7 @@ Result<std::unique_ptr<Op>> matmul_nbits_factory(const LoadContext& lc) {
     if (bt == nullptr || bt->numel() != w.N) return lc.error("bias must be a constant of N elements");
     RLLM_ASSIGN_OR_RETURN(bias, to_f32(*bt));
   }
-  return std::make_unique<MatMulNBits>(kernels::pack_nbits(w, accuracy), bias);
+  return std::make_unique<MatMulNBits>(kernels::pack_nbits(w, accuracy, lc.pool), bias);
 }
 
 // GatherBlockQuantized (gather_axis 0, quantize_axis last): rows of a

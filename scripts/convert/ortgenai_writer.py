@@ -218,8 +218,10 @@ class LlamaOnnxWriter:
         return w.dequantize() if isinstance(w, QuantizedWeight) else np.asarray(w, np.float32)
 
     def _as_quantized(self, w, name: str) -> QuantizedWeight:
-        if isinstance(w, QuantizedWeight) and w.bits == self.bits and (w.zero_points is not None or not self.asym):
-            return w  # carried over exactly
+        if isinstance(w, QuantizedWeight) and w.bits >= self.bits and (w.zero_points is not None or not self.asym):
+            # carried over exactly; a wider source block (GGUF Q8_0 in an int4 folder) stays at its
+            # width, as llama.cpp's own Q4 files keep token_embd at Q8_0, rather than being requantized down
+            return w
         return quantize(self._as_float(w), self.bits, self.block, self.asym, name)
 
     def linear(self, x: str, w, name: str, base: str, out: str | None = None) -> str:

@@ -4,6 +4,8 @@
 // each (references by ort_reference.py --engine genai, ctest fixtures).
 #include <doctest/doctest.h>
 
+#include <utility>
+
 #include "parity_check.h"
 
 using namespace rllm;
@@ -29,10 +31,16 @@ TEST_CASE("parity: SmolLM2-135M fp16 folder vs onnxruntime-genai, 64 greedy step
 // spread onnxruntime shows against itself). The prefill logits are held to
 // 5e-2 relative; later steps are reported (2-10% seen), and greedy picks may
 // differ only at near-ties. The message gives the greedy agreement length.
+// The int4 folder carries the GGUF's Q4_1 blocks with float zero points, and
+// onnxruntime runs those MatMulNBits with float activations whatever the
+// accuracy_level (measured: its level-4 and level-0 logits are identical with
+// only the 8-bit lm_head at level 0), while run-llm quantizes them to int8:
+// 6.4-7.0% apart on "Once upon a time", bound 1e-1. With every MatMulNBits at
+// level 0 the two engines agree within 5e-6 on that folder.
 TEST_CASE("parity: SmolLM2-135M int8 and int4 folders vs onnxruntime-genai (accuracy_level 4)") {
-  for (const char* v : {"int8", "int4"}) {
+  for (auto [v, tol] : {std::pair{"int8", 5e-2}, std::pair{"int4", 1e-1}}) {
     if (!present(cached(std::string("ortgenai-") + v))) return;
-    compare(cached(std::string("ortgenai-") + v), std::string(RLLM_BINARY_DIR) + "/parity/smollm2_genai_" + v + ".bin", {5e-2, 1});
+    compare(cached(std::string("ortgenai-") + v), std::string(RLLM_BINARY_DIR) + "/parity/smollm2_genai_" + v + ".bin", {tol, 1});
   }
 }
 
