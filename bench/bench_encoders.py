@@ -173,7 +173,8 @@ def main():
                               file=sys.stderr)
                 results.append(row)
     meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(), "onnxruntime": ort.__version__,
-            "command": "python bench/bench_encoders.py --write", "sentences": len(rows),
+            "command": "python bench/bench_encoders.py " + " ".join(sys.argv[1:]), "sentences": len(rows),
+            "load": os.getloadavg()[0],
             "mean_tokens": sum(map(len, rows)) / len(rows)}
     table = markdown(results, threads)
     print(table)
@@ -210,11 +211,15 @@ def write_results(meta, table):
     p = os.path.join(ROOT, "bench/RESULTS.md")
     with open(p) as f:
         text = f.read()
-    body = (f"\n{meta['date']}, {meta['cpu']}, onnxruntime {meta['onnxruntime']} (PyPI). Command:\n\n"
+    body = (f"\n{meta['date']}, {meta['cpu']}, onnxruntime {meta['onnxruntime']} (PyPI), load average "
+            f"{meta['load']:.1f} at the end (other sessions share the 2 cores: ratios within a row are the figure "
+            "to read). Command:\n\n"
             f"```\n{meta['command']}\n```\n\n"
             f"{meta['sentences']} corpus sentences (scripts/convert/sentences.py, {meta['mean_tokens']:.1f} tokens on "
-            "average) as token ids, the same ids for both engines; batch 32 pads to the longest of the batch. "
-            "run-llm is the C++ Encoder (bench/bench_encoder_embed), onnxruntime an InferenceSession with "
+            "average) as token ids, the same ids and batches for both engines. onnxruntime runs each batch padded "
+            "to its longest row; run-llm's Encoder::embed_ids runs a batch's rows in runs of similar length "
+            "(sorted, a new run past 5/4 of the shortest + 4 tokens) and fuses the GELU and attention chains at "
+            "load. run-llm is the C++ Encoder (bench/bench_encoder_embed), onnxruntime an InferenceSession with "
             "intra_op_num_threads = threads, default graph optimizations. INT8 files are onnxruntime's own "
             "quantize_dynamic / quantize_static output (scripts/convert/quantize_encoders.py). Spearman: cosine "
             "scores of 200 sentence pairs, INT8 vs fp32, run-llm's embeddings.\n\n" + table + "\n\n")

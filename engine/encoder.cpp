@@ -110,6 +110,35 @@ Status Encoder::init(const EncoderOptions& options) {
 }
 
 Result<Tensor> Encoder::embed_ids(const std::vector<std::vector<int32_t>>& rows, bool normalize, int32_t pad_id) {
+  // Rows of similar length run together: sorted by length, a new graph run
+  // starts when a row is over 5/4 of the shortest of its run (+ 4 tokens),
+  // so little work goes into padding that the mask discards anyway.
+  std::vector<size_t> order(rows.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows[a].size() < rows[b].size(); });
+  if (order.empty()) return embed_batch(rows, normalize, pad_id);
+  Tensor result;
+  for (size_t g0 = 0; g0 < order.size();) {
+    size_t g1 = g0 + 1;
+    // (Empty rows ride with the next row: a run needs one token.)
+    while (g1 < order.size() &&
+           (rows[order[g1 - 1]].empty() || rows[order[g1]].size() * 4 <= rows[order[g0]].size() * 5 + 16))
+      ++g1;
+    if (g0 == 0 && g1 == order.size()) return embed_batch(rows, normalize, pad_id);
+    std::vector<std::vector<int32_t>> group;
+    for (size_t k = g0; k < g1; ++k) group.push_back(rows[order[k]]);
+    RLLM_ASSIGN_OR_RETURN(Tensor part, embed_batch(group, normalize, pad_id));
+    const int64_t H = part.dim(1);
+    if (g0 == 0) result = Tensor::uninit(DType::f32, {static_cast<int64_t>(rows.size()), H});
+    for (size_t k = g0; k < g1; ++k)
+      std::copy(part.as<float>() + (k - g0) * H, part.as<float>() + (k - g0 + 1) * H,
+                result.mut<float>() + order[k] * H);
+    g0 = g1;
+  }
+  return result;
+}
+
+Result<Tensor> Encoder::embed_batch(const std::vector<std::vector<int32_t>>& rows, bool normalize, int32_t pad_id) {
   const int64_t B = static_cast<int64_t>(rows.size());
   if (B == 0) return Tensor(DType::f32, {0, 0});
   int64_t S = 0;

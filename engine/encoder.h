@@ -36,9 +36,10 @@ class Encoder {
   // float [B, H] sentence embedding or [B, S, H] token states.
   static Result<std::unique_ptr<Encoder>> load(const std::string& onnx_path, const EncoderOptions& options);
 
-  // Rows of token ids (special tokens included), each its own length: padded on
-  // the right with pad_id to the longest row, masked out there. Returns [B, H]
-  // f32, L2-normalised per row when `normalize`.
+  // Rows of token ids (special tokens included), each its own length: rows of
+  // similar length run as one batch, padded on the right with pad_id to the
+  // longest, masked out there. Returns [B, H] f32 in the order of `rows`,
+  // L2-normalised per row when `normalize`.
   Result<Tensor> embed_ids(const std::vector<std::vector<int32_t>>& rows, bool normalize, int32_t pad_id = 0);
 
   const std::string& path() const { return path_; }
@@ -53,6 +54,8 @@ class Encoder {
 
  private:
   Status init(const EncoderOptions& options);
+  // One graph run over all `rows`, padded to the longest.
+  Result<Tensor> embed_batch(const std::vector<std::vector<int32_t>>& rows, bool normalize, int32_t pad_id);
 
   std::string path_;
   std::unique_ptr<OnnxModel> onnx_;
