@@ -86,7 +86,7 @@ Status scatter_nd(std::span<const Tensor> in, std::span<Tensor> out) {
   RLLM_ASSIGN_OR_RETURN(auto idx, ops::to_ints(idx_t, "indices"));
   if (idx_t.rank() < 1) return Status::error("indices must have rank >= 1");
   const int64_t q = idx_t.dim(-1), r = data.rank();
-  if (q > r) return Status::error("indices' last dimension exceeds the data's rank");
+  if (q < 1 || q > r) return Status::error("indices' last dimension must be in [1, rank of data]");
   // updates must be indices.shape[:-1] + data.shape[q:]
   Shape want(idx_t.shape().begin(), idx_t.shape().end() - 1);
   want.insert(want.end(), data.shape().begin() + q, data.shape().end());

@@ -7,6 +7,8 @@
 // Internal linkage, as qnb_avx2.h explains.
 #pragma once
 
+#include <algorithm>
+
 #include "kernels/x86/qnb_avx2.h"
 
 namespace rllm::kernels::nbits {
@@ -27,6 +29,18 @@ struct DotAvx2 {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
   }
 };
+
+// Keeps v in a register at this point of the instruction stream: the integer
+// dot chains must stay sequential, or GCC's reassociation turns each into a
+// tree whose products are all live at once and spills them.
+inline void pin(__m256i& v) { __asm__("" : "+x"(v)); }
+
+// Rows per register tile: 6 rows x 8 columns for 4-bit blocks of 32 (6
+// int16/int32 chunk sums + 6 f32 sums + weight, broadcast and mask = 16 ymm);
+// 4 where a tile needs a third set of sums (bs 16: two blocks per chunk;
+// bs > 32: int32 block sums across chunks) or 8-bit's |w| and w.
+template <int kBits, int kBs>
+constexpr int kMr = kBits == 4 && kBs == 32 ? 6 : 4;
 
 // Chunk sums for bs = 16 go to two accumulators (values 0-15: block 2j,
 // values 16-31: block 2j + 1); otherwise to one.
@@ -62,35 +76,29 @@ inline void tile_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64
       acc[m] = _mm256_fmadd_ps(_mm256_mul_ps(s, _mm256_broadcast_ss(da[m] + b)), t, acc[m]);
     }
   };
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int64_t j = 0; j < n_chunks; ++j) {
     const uint8_t* cw = wp + j * (kBits == 4 ? 128 : 256);
     __m256i s0[MR], s1[MR];
     for (int m = 0; m < MR; ++m) s0[m] = s1[m] = _mm256_setzero_si256();
     for (int t = 0; t < 4; ++t) {
-      __m256i lo, hi;  // quads t and t + 4 of the chunk
-      if constexpr (kBits == 4) {
-        __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 32));
-        lo = _mm256_and_si256(v, m4);
-        hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-      } else {
-        lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64));
-        hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64 + 32));
-      }
-      [[maybe_unused]] __m256i lo_abs, hi_abs;
-      if constexpr (kBits == 8) {
-        lo_abs = _mm256_abs_epi8(lo);
-        hi_abs = _mm256_abs_epi8(hi);
-      }
-      for (int m = 0; m < MR; ++m) {
-        const __m256i alo = bcast4(a[m] + j * 32 + 4 * t), ahi = bcast4(a[m] + j * 32 + 16 + 4 * t);
-        __m256i& dst_hi = kBs == 16 ? s1[m] : s0[m];
+      // Quad t (values 4t..) then quad t + 4 (values 16 + 4t..) of the chunk.
+      for (int h = 0; h < 2; ++h) {
+        __m256i v;
         if constexpr (kBits == 4) {
-          s0[m] = Dot::quad4(s0[m], lo, alo);
-          dst_hi = Dot::quad4(dst_hi, hi, ahi);
+          v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 32));
+          if (h == 1) v = _mm256_srli_epi16(v, 4);
+          v = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
         } else {
-          s0[m] = Dot::quad8(s0[m], lo_abs, lo, alo);
-          dst_hi = Dot::quad8(dst_hi, hi_abs, hi, ahi);
+          v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64 + h * 32));
+        }
+        [[maybe_unused]] __m256i v_abs;
+        if constexpr (kBits == 8) v_abs = _mm256_abs_epi8(v);
+        for (int m = 0; m < MR; ++m) {
+          const __m256i x = bcast4(a[m] + j * 32 + h * 16 + 4 * t);
+          __m256i& dst = kBs == 16 && h == 1 ? s1[m] : s0[m];
+          if constexpr (kBits == 4) dst = Dot::quad4(dst, v, x);
+          else dst = Dot::quad8(dst, v_abs, v, x);
+          pin(dst);
         }
       }
     }
@@ -116,20 +124,32 @@ inline void tile_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64
   for (int m = 0; m < MR; ++m) store_cols(Y + (m0 + m) * ldy + p * 8, acc[m], bias ? bias + p * 8 : nullptr, nr);
 }
 
+// Rows [m0, m1) x one panel, in tiles of MR rows and one tail tile.
+template <typename Dot, int kBits, int kBs, ZeroPoints kZp, int MR>
+void rows_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t m1, int64_t p, int nr,
+              const float* bias, float* Y, int64_t ldy) {
+  int64_t m = m0;
+  for (; m + MR <= m1; m += MR) tile_q8a<Dot, kBits, kBs, kZp, MR>(w, act, m, p, nr, bias, Y, ldy);
+  if constexpr (MR > 1)
+    if (m < m1) {
+      if (m1 - m == MR - 1) tile_q8a<Dot, kBits, kBs, kZp, MR - 1>(w, act, m, p, nr, bias, Y, ldy);
+      else rows_q8a<Dot, kBits, kBs, kZp, MR - 1>(w, act, m, m1, p, nr, bias, Y, ldy);
+    }
+}
+
+// Rows go in blocks whose activations (~128 KB) stay in L2 while every panel
+// of [n0, n1) passes over them; a panel (8 columns x K) stays in L1 across the
+// block's tiles.
 template <typename Dot, int kBits, int kBs, ZeroPoints kZp>
 void run_q8a(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0, int64_t n1,
              const float* bias, float* Y, int64_t ldy) {
-  constexpr int64_t MR = 4;
-  for (int64_t n = n0; n < n1; n += 8) {
-    const int64_t p = n / 8;
-    const int nr = n1 - n < 8 ? int(n1 - n) : 8;
-    int64_t m = 0;
-    for (; m + MR <= M; m += MR) tile_q8a<Dot, kBits, kBs, kZp, MR>(w, act, m, p, nr, bias, Y, ldy);
-    switch (M - m) {
-      case 3: tile_q8a<Dot, kBits, kBs, kZp, 3>(w, act, m, p, nr, bias, Y, ldy); break;
-      case 2: tile_q8a<Dot, kBits, kBs, kZp, 2>(w, act, m, p, nr, bias, Y, ldy); break;
-      case 1: tile_q8a<Dot, kBits, kBs, kZp, 1>(w, act, m, p, nr, bias, Y, ldy); break;
-      default: break;
+  constexpr int64_t MR = kMr<kBits, kBs>, kActBlockBytes = 128 << 10;
+  const int64_t mb = std::max<int64_t>(1, kActBlockBytes / act.stride / MR) * MR;
+  for (int64_t mb0 = 0; mb0 < M; mb0 += mb) {
+    const int64_t mb1 = std::min(M, mb0 + mb);
+    for (int64_t n = n0; n < n1; n += 8) {
+      const int nr = n1 - n < 8 ? int(n1 - n) : 8;
+      rows_q8a<Dot, kBits, kBs, kZp, MR>(w, act, mb0, mb1, n / 8, nr, bias, Y, ldy);
     }
   }
 }

@@ -14,11 +14,12 @@
 namespace rllm::kernels::nbits {
 namespace {
 
-// 4 bytes at p broadcast to the 8 lanes (vpbroadcastd from memory).
+// 4 bytes at p broadcast to the 8 lanes. vbroadcastss is a pure load on AMD
+// Zen (vpbroadcastd from memory also takes a shuffle-port slot there).
 inline __m256i bcast4(const int8_t* p) {
-  int32_t v;
+  float v;
   std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
+  return _mm256_castps_si256(_mm256_set1_ps(v));
 }
 
 // Zero points of the 8 columns at parameter index i (panel, block), as the
