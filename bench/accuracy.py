@@ -1,14 +1,21 @@
 """The accuracy table: size on disk, prefill and decode tok/s, and perplexity
-of SmolLM2-135M-Instruct at each precision of our conversion, with llama.cpp's
+of each model at each precision of our conversion, with llama.cpp's
 perplexity of the source GGUF on the same text and windows.
 
+Models: SmolLM2-135M-Instruct (Q4_1 GGUF) and Gemma-3-270M (Q4_K_M GGUF), the
+folders scripts/fetch_models.sh writes.
 Text: Genesis to Leviticus of the King James Bible (public domain), as the
 Debian package bible-kjv-text ships it, read through its `bible` program
 (package bible-kjv; scripts/setup.sh installs both): ~99k words, ~125k tokens.
 
-usage: bench/accuracy.py [--threads 2] [--ctx 512] [--max-windows N] [--write]
-  --write  replace the "Accuracy" section of bench/RESULTS.md and the table
-           between the accuracy markers in README.md
+usage: bench/accuracy.py [--models smollm2,gemma3] [--rows fp32,fp16,int8,int4,llama.cpp]
+                         [--threads 2] [--ctx 512] [--max-windows N] [--write]
+Each measured row is stored in bench/results/accuracy.json (keyed by model and
+row, replacing an earlier figure), so a long table can be measured in pieces
+(one model or one precision per call, e.g. under a 5-minute lock).
+  --write  render every stored row into the "Accuracy" section of
+           bench/RESULTS.md and between the accuracy markers in README.md
+           (`--rows "" --write` renders without measuring)
 """
 import argparse
 import datetime
@@ -21,8 +28,13 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("RUNLLM_MODELS", os.path.expanduser("~/.cache/run-llm"))
-SMOL = os.path.join(CACHE, "smollm2-135m-instruct")
-GGUF = os.path.join(SMOL, "SmolLM2-135M-Instruct.Q4_1.gguf")
+STORE = os.path.join(ROOT, "bench", "results", "accuracy.json")
+# name: (title, folder holding ortgenai-<precision>, source GGUF, its label)
+MODELS = {
+    "smollm2": ("SmolLM2-135M-Instruct", "smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf", "Q4_1 GGUF (source)"),
+    "gemma3": ("Gemma-3-270M", "gemma-3-270m", "gemma-3-270m-q4_k_m.gguf", "Q4_K_M GGUF (source)"),
+}
+PRECISIONS = ["fp32", "fp16", "int8", "int4"]
 RUN_LLM = os.path.join(ROOT, "build", "engine", "run-llm")
 TEXT_NAME = "King James Bible, Genesis 1:1 - Leviticus 27:34 (Debian bible-kjv-text)"
 
@@ -76,12 +88,12 @@ def run_llm_speed(model, threads):
     return med(row["prefill_tok_s"]), med(row["decode_tok_s"])
 
 
-def llama_cpp_perplexity(text, ctx, threads, max_windows):
+def llama_cpp_perplexity(gguf, text, ctx, threads, max_windows):
     """llama.cpp's perplexity tool, through llama-cpp-python: the same windows
     (first token BOS when the vocabulary adds one, the second half scored)."""
     import llama_cpp
     import numpy as np
-    llm = llama_cpp.Llama(model_path=GGUF, n_ctx=ctx, n_batch=ctx, n_ubatch=ctx, n_threads=threads,
+    llm = llama_cpp.Llama(model_path=gguf, n_ctx=ctx, n_batch=ctx, n_ubatch=ctx, n_threads=threads,
                           n_threads_batch=threads, logits_all=True, verbose=False)
     tokens = llm.tokenize(open(text, "rb").read(), add_bos=True, special=False)
     add_bos = llama_cpp.llama_vocab_get_add_bos(llama_cpp.llama_model_get_vocab(llm.model)) \
@@ -111,41 +123,88 @@ def llama_cpp_perplexity(text, ctx, threads, max_windows):
     return math.exp(mean), err, len(tokens), n_windows
 
 
+def measure(model, row, text, a):
+    """One stored row: run-llm on ortgenai-<row>, or llama.cpp on the source GGUF."""
+    title, sub, gguf_name, gguf_label = MODELS[model]
+    base = os.path.join(CACHE, sub)
+    if row == "llama.cpp":
+        gguf = os.path.join(base, gguf_name)
+        ppl, err, ntok, nwin = llama_cpp_perplexity(gguf, text, a.ctx, a.threads, a.max_windows)
+        return {"engine": "llama.cpp", "precision": gguf_label, "bytes": os.path.getsize(gguf), "prefill": None,
+                "decode": None, "ppl": ppl, "err": err, "tokens": ntok, "windows": nwin}
+    d = os.path.join(base, f"ortgenai-{row}")
+    if not os.path.isdir(d):
+        print(f"accuracy: {d} is absent (scripts/fetch_models.sh makes it)", file=sys.stderr)
+        return None
+    ppl, err, ntok, nwin = run_llm_perplexity(d, text, a.ctx, a.threads, a.max_windows)
+    pp, tg = run_llm_speed(d, a.threads)
+    return {"engine": "run-llm", "precision": f"{row} (ORT GenAI folder)", "bytes": folder_bytes(d), "prefill": pp,
+            "decode": tg, "ppl": ppl, "err": err, "tokens": ntok, "windows": nwin}
+
+
+def render(store):
+    """Markdown: one caption and table per model, rows in precision order."""
+    order = PRECISIONS + ["llama.cpp"]
+    out = []
+    for model, (title, _, _, _) in MODELS.items():
+        rows = [store[model][r] for r in order if r in store.get(model, {})]
+        if not rows:
+            continue
+        settings = sorted({(r["ctx"], r["max_windows"], r["threads"]) for r in rows})
+        dates, commits = sorted({r["date"] for r in rows}), sorted({r["commit"] for r in rows})
+        when = [", ".join(dates) + (" (commits " if len(commits) > 1 else ", commit ") + ", ".join(commits) + (")" if len(commits) > 1 else "")]
+        cmds = sorted({r["command"] for r in rows})
+        out += [f"{title} on {TEXT_NAME}; windows of {'/'.join(str(c) for c, _, _ in settings)} tokens, second half scored "
+                f"(llama.cpp's perplexity method); {'/'.join(str(t) for _, _, t in settings)} threads; {'; '.join(when)}; "
+                + ", ".join(f"`{c}`" for c in cmds) + ".", "",
+                "| engine | precision | size on disk | prefill tok/s (128) | decode tok/s | tokens / windows | perplexity |",
+                "|---|---|---:|---:|---:|---:|---:|"]
+        f = lambda x: "" if x is None else f"{x:.1f}"
+        for r in rows:
+            out.append(f"| {r['engine']} | {r['precision']} | {r['bytes'] / 1e6:.1f} MB | {f(r['prefill'])} | {f(r['decode'])} | "
+                       f"{r['tokens']} / {r['windows']} | {r['ppl']:.3f} ± {r['err']:.3f} |")
+        out.append("")
+    return "\n".join(out).rstrip("\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS))
+    ap.add_argument("--rows", default=",".join(PRECISIONS + ["llama.cpp"]), help="precisions and/or llama.cpp")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ctx", type=int, default=512)
     ap.add_argument("--max-windows", type=int, default=0, help="0: the whole text")
     ap.add_argument("--write", action="store_true")
     a = ap.parse_args()
+    models, rows = a.models.split(","), [r for r in a.rows.split(",") if r]
+    for m in models:
+        if m not in MODELS:
+            sys.exit(f"accuracy: unknown model {m!r}; known: {', '.join(MODELS)}")
+    for r in rows:
+        if r not in PRECISIONS + ["llama.cpp"]:
+            sys.exit(f"accuracy: unknown row {r!r}; known: {', '.join(PRECISIONS)}, llama.cpp")
+    store = json.load(open(STORE)) if os.path.exists(STORE) else {}
     text = kjv_text()
-    rows = []
-    for prec in ["fp32", "fp16", "int8", "int4"]:
-        d = os.path.join(SMOL, f"ortgenai-{prec}")
-        if not os.path.isdir(d):
-            print(f"accuracy: {d} is absent (scripts/fetch_models.sh makes it)", file=sys.stderr)
-            continue
-        ppl, err, ntok, nwin = run_llm_perplexity(d, text, a.ctx, a.threads, a.max_windows)
-        pp, tg = run_llm_speed(d, a.threads)
-        rows.append(("run-llm", f"{prec} (ORT GenAI folder)", folder_bytes(d), pp, tg, ppl, err, ntok, nwin))
-        print(rows[-1], file=sys.stderr, flush=True)
-    try:
-        ppl, err, ntok, nwin = llama_cpp_perplexity(text, a.ctx, a.threads, a.max_windows)
-        rows.append(("llama.cpp", "Q4_1 GGUF (source)", os.path.getsize(GGUF), None, None, ppl, err, ntok, nwin))
-    except ImportError:
-        print("accuracy: llama-cpp-python is absent (bench/compare.sh builds it); llama.cpp row left out", file=sys.stderr)
-
     date = datetime.date.today().isoformat()
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     cmd = f"bench/accuracy.py --threads {a.threads} --ctx {a.ctx}" + (f" --max-windows {a.max_windows}" if a.max_windows else "")
-    lines = [f"SmolLM2-135M-Instruct on {TEXT_NAME}; windows of {a.ctx} tokens, second half scored "
-             f"(llama.cpp's perplexity method); {a.threads} threads; {date}, commit {commit}; `{cmd}`.", "",
-             "| engine | precision | size on disk | prefill tok/s (128) | decode tok/s | tokens / windows | perplexity |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    for eng, prec, size, pp, tg, ppl, err, ntok, nwin in rows:
-        f = lambda x: "" if x is None else f"{x:.1f}"
-        lines.append(f"| {eng} | {prec} | {size / 1e6:.1f} MB | {f(pp)} | {f(tg)} | {ntok} / {nwin} | {ppl:.3f} ± {err:.3f} |")
-    table = "\n".join(lines)
+    for m in models:
+        for r in rows:
+            try:
+                got = measure(m, r, text, a)
+            except ImportError:
+                print("accuracy: llama-cpp-python is absent (bench/compare.sh builds it); llama.cpp row left out", file=sys.stderr)
+                continue
+            if got is None:
+                continue
+            got.update(date=date, commit=commit, command=cmd, ctx=a.ctx, max_windows=a.max_windows, threads=a.threads)
+            store.setdefault(m, {})[r] = got
+            os.makedirs(os.path.dirname(STORE), exist_ok=True)
+            with open(STORE, "w") as f:
+                json.dump(store, f, indent=1)
+                f.write("\n")
+            print(m, r, got, file=sys.stderr, flush=True)
+    table = render(store)
     print(table)
     if a.write:
         for path, begin, end in [(os.path.join(ROOT, "bench", "RESULTS.md"), "<!-- accuracy:begin -->", "<!-- accuracy:end -->"),

@@ -45,7 +45,12 @@ class Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
-  const Status& status() const { return std::get<1>(v_); }
+  // An ok Status when there is a value (messages built for either case, like a
+  // test's REQUIRE_MESSAGE logged on success, may ask).
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<1>(v_);
+  }
 
  private:
   std::variant<T, Status> v_;

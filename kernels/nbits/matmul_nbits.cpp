@@ -59,8 +59,14 @@ void prepare_row(const PackedNBits& w, bool int8_act, const float* a, const ActR
     }
   } else {
     float* x = reinterpret_cast<float*>(row);
+    float* asum = const_cast<float*>(act.asum(m));
     std::memcpy(x, a, size_t(K) * sizeof(float));
     std::memset(x + K, 0, size_t(kp - K) * sizeof(float));
+    for (int64_t b = 0; b < nbp; ++b) {
+      float s = 0.0f;
+      for (int64_t k = b * bs; k < (b + 1) * bs; ++k) s += x[k];
+      asum[b] = s;
+    }
   }
 }
 

@@ -20,7 +20,8 @@
 //   data [kp]: int8 (q8a kernels: symmetric per weight block, quantize_row_i8)
 //              or f32 (f32a kernels), zero-padded;
 //   da [n_blocks_padded]: activation block scale (q8a only);
-//   asum [n_blocks_padded]: sum of the block's int8 values (q8a only).
+//   asum [n_blocks_padded]: sum of the block's int8 values (q8a) or f32
+//        values (f32a; the AVX2 few-row kernel factors the zero point out).
 // The q8a kernels compute, per output, sum_b da_b * scale_b * (dot_b - zp_b * asum_b)
 // with dot_b the integer block dot (4-bit values 0..15, 8-bit values q - 128 and
 // zp - 128); the f32a kernels dequantize W and run an fp32 dot.

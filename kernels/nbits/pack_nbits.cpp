@@ -4,8 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <sys/mman.h>
-
 #include "kernels/nbits/nbits_kernel.h"
 #include "kernels/ref/half.h"
 
@@ -140,20 +138,6 @@ void pack_panels(const NBitsWeights& w, const PackedNBits& p, const PackOut& o, 
   }
 }
 
-// The packed buffer. A large one is placed on 2 MiB boundaries and backed
-// by transparent huge pages where the system allows it: first-touch faults
-// of 4 KiB pages dominated the load of a 2 GB model in a VM (~5 s of 15).
-uint8_t* alloc_packed(size_t bytes) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  if (bytes < 2 * kHuge) return static_cast<uint8_t*>(std::aligned_alloc(64, size_t(round_up(int64_t(bytes), 64))));
-  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(kHuge, rounded));
-#if defined(MADV_HUGEPAGE)
-  if (p != nullptr) ::madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-  return p;
-}
-
 }  // namespace
 
 PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool) {
@@ -175,7 +159,7 @@ PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* po
   p.zp_off_ = p.scales_off_ + round_up(int64_t(params * sizeof(float)), 64);
   size_t zp_bytes = w.zp == ZeroPoints::none ? 0 : w.zp == ZeroPoints::packed_u8 ? params : params * sizeof(float);
   p.bytes_ = size_t(round_up(int64_t(p.zp_off_ + zp_bytes), 64));
-  p.data_.reset(alloc_packed(p.bytes_));
+  p.data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, p.bytes_)));
   uint8_t* data = p.data_.get();
   // Only the tail panel's missing columns and the padding blocks stay zero:
   // clear the parameter arrays and the last panel, the rest is overwritten.

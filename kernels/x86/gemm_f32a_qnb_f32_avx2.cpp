@@ -78,9 +78,99 @@ void tile_dot(const float* tile, int64_t kc, const ActRows& act, int64_t m0, int
   }
 }
 
+// vpshufb controls [4-bit, 8-bit][i]: byte i of each dword (one column's 4 K
+// values) to the dword's low byte, zero above (4-bit values 0..15), or to its
+// top byte (8-bit stored q - 128, then sign-extended by a shift).
+struct PickTable {
+  alignas(32) int8_t b[2][4][32];
+};
+constexpr PickTable make_pick() {
+  PickTable t{};
+  for (int top = 0; top < 2; ++top)
+    for (int i = 0; i < 4; ++i)
+      for (int d = 0; d < 8; ++d)
+        for (int k = 0; k < 4; ++k)
+          t.b[top][i][4 * d + k] = k == (top ? 3 : 0) ? int8_t(4 * (d % 4) + i) : int8_t(-128);
+  return t;
+}
+constexpr PickTable kPickTable = make_pick();
+constexpr const auto& kPick = kPickTable.b;
+
+// Few rows (decode): no dequantized tile. Per block b and column c,
+// y += s * (sum_k a_k q_k) - s * zp * (sum_k a_k), with sum_k a_k from the
+// prepared row (asum). Each q is picked out of its quad's dword (the 4 K
+// values of one column) by one byte shuffle, converted to f32 and multiplied
+// by a broadcast of a_k. 4 / MR partial sums per row hide the FMA latency.
+template <int kBits, int kBs, ZeroPoints kZp, int MR>
+void gemv_panel(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t p, int nr, const float* bias,
+                float* Y, int64_t ldy) {
+  constexpr int kA = MR == 1 ? 4 : MR == 2 ? 2 : 1;
+  constexpr int kHalvesPerBlock = kBs / 16;
+  const int64_t n_chunks = w.k_padded() / 32, nbp = w.n_blocks_padded();
+  const uint8_t* wp = w.panel(p);
+  const float* scales = w.scales() + p * nbp * 8;
+  const float* x[MR];
+  const float* as[MR];
+  __m256 y[MR], acc[MR][kA];
+  for (int m = 0; m < MR; ++m) {
+    x[m] = static_cast<const float*>(act.data(m0 + m));
+    as[m] = act.asum(m0 + m);
+    y[m] = _mm256_setzero_ps();
+    for (int i = 0; i < kA; ++i) acc[m][i] = _mm256_setzero_ps();
+  }
+  __m256i sel[4];
+  for (int i = 0; i < 4; ++i) sel[i] = _mm256_load_si256(reinterpret_cast<const __m256i*>(kPick[kBits == 8][i]));
+  for (int64_t j = 0; j < n_chunks; ++j) {
+    const uint8_t* cw = wp + j * w.chunk_bytes();
+    for (int h = 0; h < 2; ++h) {
+      for (int t = 0; t < 4; ++t) {
+        __m256i v;
+        if constexpr (kBits == 4) {
+          v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 32));
+          if (h == 1) v = _mm256_srli_epi16(v, 4);
+          v = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+        } else {
+          v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64 + h * 32));
+        }
+        const int64_t k = j * 32 + h * 16 + 4 * t;
+        for (int i = 0; i < 4; ++i) {
+          __m256i q = _mm256_shuffle_epi8(v, sel[i]);
+          if constexpr (kBits == 8) q = _mm256_srai_epi32(q, 24);
+          const __m256 f = _mm256_cvtepi32_ps(q);
+          for (int m = 0; m < MR; ++m)
+            acc[m][i % kA] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[m] + k + i), f, acc[m][i % kA]);
+        }
+      }
+      if ((2 * j + h + 1) % kHalvesPerBlock == 0) {
+        const int64_t b = (2 * j + h) / kHalvesPerBlock;
+        const __m256 s = _mm256_loadu_ps(scales + b * 8);
+        const __m256 szp = _mm256_mul_ps(s, load_zp<kBits, kZp>(w, (p * nbp + b) * 8));
+        for (int m = 0; m < MR; ++m) {
+          __m256 sum = acc[m][0];
+          for (int i = 1; i < kA; ++i) sum = _mm256_add_ps(sum, acc[m][i]);
+          y[m] = _mm256_fnmadd_ps(szp, _mm256_broadcast_ss(as[m] + b), _mm256_fmadd_ps(s, sum, y[m]));
+          for (int i = 0; i < kA; ++i) acc[m][i] = _mm256_setzero_ps();
+        }
+      }
+    }
+  }
+  for (int m = 0; m < MR; ++m) store_cols(Y + (m0 + m) * ldy + p * 8, y[m], bias ? bias + p * 8 : nullptr, nr);
+}
+
 template <int kBits, int kBs, ZeroPoints kZp>
 void run_f32a(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0, int64_t n1, const float* bias,
               float* Y, int64_t ldy) {
+  if (M < 4) {
+    for (int64_t n = n0; n < n1; n += 8) {
+      const int nr = n1 - n < 8 ? int(n1 - n) : 8;
+      switch (M) {
+        case 3: gemv_panel<kBits, kBs, kZp, 3>(w, act, 0, n / 8, nr, bias, Y, ldy); break;
+        case 2: gemv_panel<kBits, kBs, kZp, 2>(w, act, 0, n / 8, nr, bias, Y, ldy); break;
+        default: gemv_panel<kBits, kBs, kZp, 1>(w, act, 0, n / 8, nr, bias, Y, ldy); break;
+      }
+    }
+    return;
+  }
   alignas(32) float tile[kKc * 8];
   for (int64_t n = n0; n < n1; n += 8) {
     const int64_t p = n / 8;

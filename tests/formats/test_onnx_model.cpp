@@ -264,3 +264,11 @@ TEST_CASE("onnx: deeply nested graph attributes are refused, not recursed into")
   REQUIRE_FALSE(m.ok());
   CHECK(m.status().message().find("nested deeper") != std::string::npos);
 }
+
+TEST_CASE("Result: status() of a value is ok, of an error the error") {
+  Result<int> value(3);
+  CHECK(value.status().ok());
+  Result<int> error(Status::error("no such tensor 'w'"));
+  CHECK(!error.status().ok());
+  CHECK(error.status().message() == "no such tensor 'w'");
+}
