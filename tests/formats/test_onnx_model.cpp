@@ -266,7 +266,7 @@ TEST_CASE("onnx: deeply nested graph attributes are refused, not recursed into")
 }
 
 TEST_CASE("Result: status() of a value is ok, of an error the error") {
-  Result<int> value(3);
+  Result<std::string> value(std::string("w"));
   CHECK(value.status().ok());
   Result<int> error(Status::error("no such tensor 'w'"));
   CHECK(!error.status().ok());
