@@ -124,14 +124,7 @@ void gemv_panel(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t p,
     const uint8_t* cw = wp + j * w.chunk_bytes();
     for (int h = 0; h < 2; ++h) {
       for (int t = 0; t < 4; ++t) {
-        __m256i v;
-        if constexpr (kBits == 4) {
-          v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 32));
-          if (h == 1) v = _mm256_srli_epi16(v, 4);
-          v = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
-        } else {
-          v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64 + h * 32));
-        }
+        const __m256i v = load_quads<kBits>(cw, t, h);
         const int64_t k = j * 32 + h * 16 + 4 * t;
         for (int i = 0; i < 4; ++i) {
           __m256i q = _mm256_shuffle_epi8(v, sel[i]);

@@ -83,14 +83,7 @@ inline void tile_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64
     for (int t = 0; t < 4; ++t) {
       // Quad t (values 4t..) then quad t + 4 (values 16 + 4t..) of the chunk.
       for (int h = 0; h < 2; ++h) {
-        __m256i v;
-        if constexpr (kBits == 4) {
-          v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 32));
-          if (h == 1) v = _mm256_srli_epi16(v, 4);
-          v = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
-        } else {
-          v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64 + h * 32));
-        }
+        const __m256i v = load_quads<kBits>(cw, t, h);
         [[maybe_unused]] __m256i v_abs;
         if constexpr (kBits == 8) v_abs = _mm256_abs_epi8(v);
         for (int m = 0; m < MR; ++m) {

@@ -22,6 +22,20 @@ inline __m256i bcast4(const int8_t* p) {
   return _mm256_castps_si256(_mm256_set1_ps(v));
 }
 
+// Weights of quad t (h = 0) or quad t + 4 (h = 1) of a 32-value chunk, for the
+// panel's 8 columns, as 32 unsigned bytes: 4-bit chunks are 128 bytes of nibble
+// pairs (low nibble = first half), 8-bit chunks 256 bytes.
+template <int kBits>
+inline __m256i load_quads(const uint8_t* cw, int t, int h) {
+  if constexpr (kBits == 4) {
+    __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 32));
+    if (h == 1) v = _mm256_srli_epi16(v, 4);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+  } else {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(cw + t * 64 + h * 32));
+  }
+}
+
 // Zero points of the 8 columns at parameter index i (panel, block), as the
 // kernels use them: minus 128 for 8-bit (whose values are stored as q - 128).
 template <int kBits, ZeroPoints kZp>
