@@ -45,14 +45,10 @@ void f32_to_f16(const float* x, uint16_t* y, int64_t n) {
 void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float* scales) {
   for (int64_t b0 = 0, bi = 0; b0 < n; b0 += block, ++bi) {
     const int64_t len = b0 + block < n ? block : n - b0;
-    V m(0.0f);
-    int64_t i = 0;
-    for (; i + W <= len; i += W) m = xsimd::max(m, xsimd::abs(load(x + b0 + i)));
-    float amax = hmax(m);
-    for (; i < len; ++i) amax = std::fmax(amax, std::fabs(x[b0 + i]));
-    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float d = absmax(x + b0, len) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     scales[bi] = d;
-    for (i = 0; i + 8 <= len; i += 8) {
+    int64_t i = 0;
+    for (; i + 8 <= len; i += 8) {
       // fcvtns rounds to nearest even, as nearbyint in the scalar twin; |x * id| <= 127.
       int32x4_t v0 = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + b0 + i), id));
       int32x4_t v1 = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + b0 + i + 4), id));

@@ -31,14 +31,10 @@ void f32_to_f16(const float* x, uint16_t* y, int64_t n) {
 void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float* scales) {
   for (int64_t b0 = 0, bi = 0; b0 < n; b0 += block, ++bi) {
     const int64_t len = b0 + block < n ? block : n - b0;
-    V m(0.0f);
-    int64_t i = 0;
-    for (; i + W <= len; i += W) m = xsimd::max(m, xsimd::abs(load(x + b0 + i)));
-    float amax = hmax(m);
-    for (; i < len; ++i) amax = std::fmax(amax, std::fabs(x[b0 + i]));
-    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float d = absmax(x + b0, len) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     scales[bi] = d;
-    for (i = 0; i + W <= len; i += W) {
+    int64_t i = 0;
+    for (; i + W <= len; i += W) {
       // cvtps rounds to nearest even, as nearbyint in the scalar twin.
       __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + b0 + i), _mm256_set1_ps(id)));
       __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
