@@ -9,12 +9,6 @@
 namespace rllm {
 namespace {
 
-struct Rewrite {
-  int at;  // the node whose place the fused node takes
-  OnnxNode node;
-  std::vector<int> drop;
-};
-
 bool near(std::optional<float> v, double want) { return v && std::fabs(double(*v) - want) <= 1e-5 * std::fabs(want); }
 
 // The input of binary node n that is not `value`, or "" when neither is or both are.
@@ -125,27 +119,15 @@ std::optional<Rewrite> match_attention(const GraphMatcher& m, const OnnxModel& m
 }  // namespace
 
 std::shared_ptr<const OnnxModel> fuse_encoder_patterns(const OnnxModel& model) {
-  const OnnxGraph& g = model.graph;
-  GraphMatcher m(g);
-  std::vector<std::optional<OnnxNode>> replace(g.nodes.size());
-  std::vector<bool> drop(g.nodes.size(), false);
-  size_t fused = 0;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const OnnxNode& n = g.nodes[i];
-    if (!is_default_domain(n) || drop[i]) continue;
-    std::optional<Rewrite> r;
-    if (n.op_type == "Erf") r = match_gelu(m, int(i));
-    else if (n.op_type == "Softmax") r = match_attention(m, model, int(i));
-    if (!r) continue;
-    bool taken = drop[size_t(r->at)] || replace[size_t(r->at)].has_value();
-    for (int d : r->drop) taken = taken || drop[size_t(d)] || replace[size_t(d)].has_value();
-    if (taken) continue;
-    replace[size_t(r->at)] = std::move(r->node);
-    for (int d : r->drop) drop[size_t(d)] = true;
-    ++fused;
-  }
-  if (fused == 0) return nullptr;
-  return rewrite_model(model, replace, drop, {kRunLlmDomain, "com.microsoft"});
+  GraphMatcher m(model.graph);
+  return apply_rewrites(
+      model,
+      [&](const OnnxNode& n, int i) -> std::optional<Rewrite> {
+        if (n.op_type == "Erf") return match_gelu(m, i);
+        if (n.op_type == "Softmax") return match_attention(m, model, i);
+        return std::nullopt;
+      },
+      {kRunLlmDomain, "com.microsoft"});
 }
 
 }  // namespace rllm

@@ -74,4 +74,27 @@ std::shared_ptr<const OnnxModel> rewrite_model(const OnnxModel& model,
   return out;
 }
 
+std::shared_ptr<const OnnxModel> apply_rewrites(const OnnxModel& model,
+                                                const std::function<std::optional<Rewrite>(const OnnxNode&, int)>& match,
+                                                const std::vector<std::string>& domains) {
+  const OnnxGraph& g = model.graph;
+  std::vector<std::optional<OnnxNode>> replace(g.nodes.size());
+  std::vector<bool> drop(g.nodes.size(), false);
+  size_t fused = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const OnnxNode& n = g.nodes[i];
+    if (!is_default_domain(n) || drop[i]) continue;
+    std::optional<Rewrite> r = match(n, int(i));
+    if (!r) continue;
+    bool taken = drop[size_t(r->at)] || replace[size_t(r->at)].has_value();
+    for (int d : r->drop) taken = taken || drop[size_t(d)] || replace[size_t(d)].has_value();
+    if (taken) continue;
+    replace[size_t(r->at)] = std::move(r->node);
+    for (int d : r->drop) drop[size_t(d)] = true;
+    ++fused;
+  }
+  if (fused == 0) return nullptr;
+  return rewrite_model(model, replace, drop, domains);
+}
+
 }  // namespace rllm

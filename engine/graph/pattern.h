@@ -3,6 +3,7 @@
 // are initializers or Constant nodes, and which may be dropped.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -48,5 +49,19 @@ std::string input_of(const OnnxNode& n, size_t k);
 std::shared_ptr<const OnnxModel> rewrite_model(const OnnxModel& model,
                                                const std::vector<std::optional<OnnxNode>>& replace,
                                                const std::vector<bool>& drop, const std::vector<std::string>& domains);
+
+// A fused node taking node `at`'s place, and the nodes it absorbs.
+struct Rewrite {
+  int at;
+  OnnxNode node;
+  std::vector<int> drop;
+};
+
+// Offers each default-domain node, in order and unless an earlier rewrite
+// dropped it, to `match`; a rewrite touching a node an earlier one took is
+// skipped. Returns rewrite_model's result, or null when nothing matched.
+std::shared_ptr<const OnnxModel> apply_rewrites(const OnnxModel& model,
+                                                const std::function<std::optional<Rewrite>(const OnnxNode&, int)>& match,
+                                                const std::vector<std::string>& domains);
 
 }  // namespace rllm

@@ -24,12 +24,6 @@ OnnxNode fused_node(const OnnxNode& from, std::vector<std::string> inputs, const
   return n;
 }
 
-struct Rewrite {
-  int at;
-  OnnxNode node;
-  std::vector<int> drop;
-};
-
 // MatMulInteger -> Cast(float) -> Mul(·, Mul(a_scale, b_scale)) [-> Add(·, bias)].
 std::optional<Rewrite> match_dynamic(const Matcher& m, int i) {
   const OnnxNode& mi = m.node(i);
@@ -113,25 +107,14 @@ std::shared_ptr<const OnnxModel> fuse_quantized_matmuls(const OnnxModel& model) 
   if (!candidates) return nullptr;
 
   Matcher m(g);
-  std::vector<std::optional<OnnxNode>> replace(g.nodes.size());
-  std::vector<bool> drop(g.nodes.size(), false);
-  size_t fused = 0;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const OnnxNode& n = g.nodes[i];
-    if (!is_default_domain(n) || drop[i]) continue;
-    std::optional<Rewrite> r;
-    if (n.op_type == "MatMulInteger") r = match_dynamic(m, int(i));
-    else if (n.op_type == "MatMul") r = match_qdq(m, int(i));
-    if (!r) continue;
-    bool taken = false;
-    for (int d : r->drop) taken = taken || drop[size_t(d)] || replace[size_t(d)].has_value();
-    if (taken) continue;
-    replace[i] = std::move(r->node);
-    for (int d : r->drop) drop[size_t(d)] = true;
-    ++fused;
-  }
-  if (fused == 0) return nullptr;
-  return rewrite_model(model, replace, drop, {"com.microsoft"});
+  return apply_rewrites(
+      model,
+      [&](const OnnxNode& n, int i) -> std::optional<Rewrite> {
+        if (n.op_type == "MatMulInteger") return match_dynamic(m, i);
+        if (n.op_type == "MatMul") return match_qdq(m, i);
+        return std::nullopt;
+      },
+      {"com.microsoft"});
 }
 
 }  // namespace rllm
