@@ -51,8 +51,13 @@ def reference(folder: str, text: str) -> tuple[float, float, int]:
 with open(text_path, encoding="utf-8") as f:
     text = f.read()
 failures = 0
-# fp32 and int4: folders where run-llm's logits match onnxruntime's to ~1e-5 (logit parity
-# itself is tested elsewhere); the check here is the perplexity arithmetic and windowing.
+# fp32 checks the perplexity arithmetic and windowing (logits match onnxruntime's to ~1e-5;
+# logit parity itself is tested elsewhere). int4 (accuracy_level 4) checks that the quantized
+# path is scored the same way, within the spread of onnxruntime's own int8 activation paths,
+# which MLAS picks by CPU: on AVX2-only CPUs it rounds as run-llm does (1e-5 apart), on an
+# AVX-512 VNNI Xeon its figure moved to 2.4e-3 from ours, nearer its own accuracy_level 0
+# (5.4303 and 5.4281 there; run-llm 5.4433 on every ISA, and 5.4281 at level 0).
+bounds = {"fp32": 1e-3, "int4": 5e-3}
 for precision in ("fp32", "int4"):
     folder = os.path.join(models, f"stories260K-{precision}")
     require_folder(folder)
@@ -66,7 +71,7 @@ for precision in ("fp32", "int4"):
     ref_ppl, ref_err, chunks = reference(folder, text)
     rel = abs(ppl - ref_ppl) / ref_ppl
     rel_err = abs(err - ref_err) / ref_err
-    ok = rel < 1e-3 and rel_err < 1e-2 and len(running) == chunks and float(running[-1][1]) == ppl
+    ok = rel < bounds[precision] and rel_err < 1e-2 and len(running) == chunks and float(running[-1][1]) == ppl
     print(f"{precision}: run-llm PPL {ppl:.4f} +/- {err:.5f}, onnxruntime {ref_ppl:.4f} +/- {ref_err:.5f} "
           f"over {chunks} windows of {CTX}: relative difference {rel:.1e} {'OK' if ok else 'FAIL'}")
     failures += not ok
