@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "engine/ops/op_util.h"
@@ -103,12 +104,27 @@ Status dequantize_linear(int64_t axis, std::span<const Tensor> in, std::span<Ten
   }
   RLLM_ASSIGN_OR_RETURN(AxisParam ap, axis_param(x, scale, axis));
   Tensor y = Tensor::uninit(DType::f32, x.shape());
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    int64_t j = ap.at(i);
-    int32_t v = x.dtype() == DType::i32 ? x.as<int32_t>()[i] : q_at(x, i);
-    int32_t z = !has_zp ? 0 : x.dtype() == DType::i32 ? in[2].as<int32_t>()[j] : q_at(in[2], j);
-    y.mut<float>()[i] = static_cast<float>(v - z) * scale.as<float>()[j];
-  }
+  const int64_t n = x.numel();
+  const float* sc = scale.as<float>();
+  float* py = y.mut<float>();
+  // Per tensor (the activations of QDQ graphs) a loop the compiler vectorizes.
+  auto run = [&](const auto* px) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(px)>>;
+    const T* pz = has_zp ? in[2].as<T>() : nullptr;
+    if (ap.dim == 1) {
+      const int32_t z = pz ? int32_t(pz[0]) : 0;
+      const float s0 = sc[0];
+      for (int64_t i = 0; i < n; ++i) py[i] = static_cast<float>(int32_t(px[i]) - z) * s0;
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t j = ap.at(i);
+      py[i] = static_cast<float>(int32_t(px[i]) - (pz ? int32_t(pz[j]) : 0)) * sc[j];
+    }
+  };
+  if (x.dtype() == DType::i32) run(x.as<int32_t>());
+  else if (x.dtype() == DType::i8) run(x.as<int8_t>());
+  else run(x.as<uint8_t>());
   out[0] = ops::from_f32(y, in[1].dtype());
   return ok_status();
 }

@@ -20,19 +20,36 @@ void reduce_typed(Red op, const Tensor& x, const std::vector<bool>& reduced, Ten
   for (int d = r - 2; d >= 0; --d) yst[d] = yst[d + 1] * ys[d + 1];
   int64_t ny = y.numel();
   std::vector<double> acc(static_cast<size_t>(ny), op == Red::max ? -std::numeric_limits<double>::infinity() : 0.0);
-  Shape idx(r, 0);
   const T* px = x.as<T>();
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    int64_t o = 0;
-    for (int d = 0; d < r; ++d) o += (reduced[d] ? 0 : idx[d]) * yst[d];
-    double v = static_cast<double>(px[i]);
-    acc[o] = op == Red::max ? std::max(acc[o], v) : acc[o] + (op == Red::l2 ? v * v : v);
-    for (int d = r - 1; d >= 0; --d) {
-      if (++idx[d] < s[d]) break;
-      idx[d] = 0;
+  const int64_t nx = x.numel();
+  auto add = [op](double a, double v) { return op == Red::max ? std::max(a, v) : a + (op == Red::l2 ? v * v : v); };
+  // One run of reduced axes [a0, a1): x is [outer, red, inner] and each
+  // output (o, i) sums x[o, ·, i] in the same order as the general walk below.
+  int a0 = 0, a1 = r;
+  while (a0 < r && !reduced[a0]) ++a0;
+  while (a1 > a0 && !reduced[a1 - 1]) --a1;
+  if (std::all_of(reduced.begin() + a0, reduced.begin() + a1, [](bool b) { return b; })) {
+    int64_t outer = 1, red = 1, inner = 1;
+    for (int d = 0; d < r; ++d) (d < a0 ? outer : d < a1 ? red : inner) *= s[d];
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < red; ++k) {
+        const T* row = px + (o * red + k) * inner;
+        double* a = acc.data() + o * inner;
+        for (int64_t i = 0; i < inner; ++i) a[i] = add(a[i], static_cast<double>(row[i]));
+      }
+  } else {
+    Shape idx(r, 0);
+    for (int64_t i = 0; i < nx; ++i) {
+      int64_t o = 0;
+      for (int d = 0; d < r; ++d) o += (reduced[d] ? 0 : idx[d]) * yst[d];
+      acc[o] = add(acc[o], static_cast<double>(px[i]));
+      for (int d = r - 1; d >= 0; --d) {
+        if (++idx[d] < s[d]) break;
+        idx[d] = 0;
+      }
     }
   }
-  int64_t count = ny == 0 ? 1 : x.numel() / ny;
+  int64_t count = ny == 0 ? 1 : nx / ny;
   for (int64_t o = 0; o < ny; ++o)
     y.mut<T>()[o] = static_cast<T>(op == Red::mean ? acc[o] / static_cast<double>(count)
                                    : op == Red::l2 ? std::sqrt(acc[o]) : acc[o]);

@@ -16,12 +16,16 @@ void quad_tile(const uint8_t* a, int64_t as, const int8_t* b, int64_t kp, int32_
   for (int r = 0; r < MR; ++r) acc[r] = _mm512_setzero_si512();
   for (int64_t k = 0; k < kp; k += 4, b += 64) {
     const __m512i bv = _mm512_load_si512(b);
+    // Fully unrolled: GCC 12 otherwise unrolls the k loop by two and copies
+    // every accumulator between registers on each step.
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       int32_t v;
       std::memcpy(&v, a + r * as + k, 4);
       acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(v), bv);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) _mm512_store_si512(raw + r * 16, acc[r]);
 }
 

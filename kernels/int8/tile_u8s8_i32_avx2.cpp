@@ -82,23 +82,29 @@ void tile_s16s16_i32_4x16_avx2(const uint8_t* a, int64_t as, int mr, const void*
 
 void epilogue_avx2(const int32_t* raw, int mr, int nc, const TileEpilogue& e, int32_t* c_out, float* y,
                    int64_t ld) {
+  // Full tiles store straight to the output; a partial tile (nc < 16) goes
+  // through vi / vf.
+  const bool full = nc == 16;
   for (int r = 0; r < mr; ++r) {
     const __m256i rs = _mm256_set1_epi32(e.row_sums[r]);
     alignas(32) int32_t vi[16];
     alignas(32) float vf[16];
+    int32_t* di = full && e.scale == nullptr ? c_out + r * ld : vi;
+    float* df = full && e.scale != nullptr ? y + r * ld : vf;
     for (int h = 0; h < 16; h += 8) {
       const __m256i raw8 = _mm256_load_si256(reinterpret_cast<const __m256i*>(raw + r * 16 + h));
       const __m256i ct = _mm256_load_si256(reinterpret_cast<const __m256i*>(e.col_term + h));
       const __m256i zp = _mm256_load_si256(reinterpret_cast<const __m256i*>(e.zp + h));
       const __m256i v = _mm256_sub_epi32(_mm256_add_epi32(raw8, ct), _mm256_mullo_epi32(zp, rs));
       if (e.scale == nullptr) {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(vi + h), v);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(di + h), v);
         continue;
       }
       __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_load_ps(e.scale + h));
       if (e.bias != nullptr) f = _mm256_add_ps(f, _mm256_load_ps(e.bias + h));
-      _mm256_store_ps(vf + h, f);
+      _mm256_storeu_ps(df + h, f);
     }
+    if (full) continue;
     if (e.scale == nullptr) std::memcpy(c_out + r * ld, vi, size_t(nc) * 4);
     else std::memcpy(y + r * ld, vf, size_t(nc) * 4);
   }

@@ -25,20 +25,27 @@ void tile(const float* panel, int64_t kc, const float* A, int64_t lda, float* C,
       acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
     }
   }
+  // Through a stack tile: GCC 12 keeps acc in registers only when the loop
+  // after the k loop indexes it with constants (else it stores all 8
+  // accumulators on every k step).
+  alignas(32) float t[MR][P];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i) {
+    _mm256_store_ps(t[i], acc[i][0]);
+    _mm256_store_ps(t[i] + 8, acc[i][1]);
+  }
   for (int i = 0; i < MR; ++i) {
     float* c = C + i * ldc;
     if (nr == P) {
+      __m256 c0 = _mm256_load_ps(t[i]), c1 = _mm256_load_ps(t[i] + 8);
       if (accumulate) {
-        acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(c));
-        acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(c + 8));
+        c0 = _mm256_add_ps(c0, _mm256_loadu_ps(c));
+        c1 = _mm256_add_ps(c1, _mm256_loadu_ps(c + 8));
       }
-      _mm256_storeu_ps(c, acc[i][0]);
-      _mm256_storeu_ps(c + 8, acc[i][1]);
+      _mm256_storeu_ps(c, c0);
+      _mm256_storeu_ps(c + 8, c1);
     } else {
-      alignas(32) float t[P];
-      _mm256_store_ps(t, acc[i][0]);
-      _mm256_store_ps(t + 8, acc[i][1]);
-      for (int64_t j = 0; j < nr; ++j) c[j] = accumulate ? c[j] + t[j] : t[j];
+      for (int64_t j = 0; j < nr; ++j) c[j] = accumulate ? c[j] + t[i][j] : t[i][j];
     }
   }
 }
