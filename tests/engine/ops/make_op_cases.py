@@ -58,6 +58,32 @@ def write_case(out, name, m, inputs):
             f.write(numpy_helper.from_array(np.asarray(r), f"y{i}").SerializeToString())
 
 
+def write_exact_u8s8(out, name, a, b, za, zb):
+    """exact_0.pb next to onnxruntime's output_0.pb: the exact int32 product
+    (a - za) · (b - zb). onnxruntime's U8S8 AVX2 kernel (vpmaddubsw) saturates
+    each pair a[2j]·b[2j] + a[2j+1]·b[2j+1] of raw values to int16, and our
+    AVX2 kernel does the same, so x86 compares with output_0.pb; kernels that
+    multiply exactly (NEON, VNNI, scalar) compare with this file. Checked here
+    against onnxruntime on every element none of whose pairs saturates."""
+    a64, b64 = a.astype(np.int64), b.astype(np.int64)
+    exact = (a64 - np.int64(za)) @ (b64 - np.asarray(zb, np.int64))
+    kp = a64.shape[-1] + a64.shape[-1] % 2
+    ap = np.zeros(a64.shape[:-1] + (kp,), np.int64)
+    bp = np.zeros((kp, b64.shape[1]), np.int64)
+    ap[..., :a64.shape[-1]], bp[:b64.shape[0]] = a64, b64
+    # pairs [..., n, j] = a[..., 2j]·b[2j, n] + a[..., 2j+1]·b[2j+1, n]
+    prod = ap[..., None, :] * bp.T
+    pairs = prod[..., 0::2] + prod[..., 1::2]
+    saturated = ((pairs < -32768) | (pairs > 32767)).any(axis=-1)
+    d = os.path.join(out, name)
+    ort_y = numpy_helper.to_array(onnx.load_tensor(os.path.join(d, "output_0.pb")))
+    if not saturated.any() or not np.array_equal(ort_y[~saturated], exact[~saturated]):
+        sys.exit(f"{name}: the exact reference disagrees with onnxruntime where no pair saturates"
+                 f" (or no pair saturates: {int(saturated.sum())} elements)")
+    with open(os.path.join(d, "exact_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(exact.astype(np.int32), "y0").SerializeToString())
+
+
 def int8_cases(out):
     """Integer quantization ops, and the MatMul patterns onnxruntime's quantization
     tools emit (fused at load into one integer GEMM), each against onnxruntime:
@@ -86,10 +112,13 @@ def int8_cases(out):
     case(out, "dequantizelinear_i32", "DequantizeLinear", [("x", rng.integers(-100000, 100000, (4, 3), dtype=np.int32))],
          consts=[("s", np.array(0.0007, np.float32))], out_type=TensorProto.FLOAT)
     K, N = 37, 21
-    case(out, "matmulinteger_u8s8_colzp", "MatMulInteger", [("a", u8((2, 3, K)))],
-         consts=[("b", s8((K, N))), ("za", np.array(127, np.uint8)), ("zb", s8((N,), -5, 6))], out_type=TensorProto.INT32)
-    case(out, "matmulinteger_u8s8_nozp", "MatMulInteger", [("a", u8((5, K)))], consts=[("b", s8((K, N)))],
+    a, b, za, zb = u8((2, 3, K)), s8((K, N)), np.array(127, np.uint8), s8((N,), -5, 6)
+    case(out, "matmulinteger_u8s8_colzp", "MatMulInteger", [("a", a)], consts=[("b", b), ("za", za), ("zb", zb)],
          out_type=TensorProto.INT32)
+    write_exact_u8s8(out, "matmulinteger_u8s8_colzp", a, b, za, zb)
+    a, b = u8((5, K)), s8((K, N))
+    case(out, "matmulinteger_u8s8_nozp", "MatMulInteger", [("a", a)], consts=[("b", b)], out_type=TensorProto.INT32)
+    write_exact_u8s8(out, "matmulinteger_u8s8_nozp", a, b, 0, 0)
     case(out, "matmulinteger_u8u8_tensor", "MatMulInteger", [("a", u8((4, K)))],
          consts=[("b", u8((K, N))), ("za", np.array(3, np.uint8)), ("zb", np.array(250, np.uint8))],
          out_type=TensorProto.INT32)
