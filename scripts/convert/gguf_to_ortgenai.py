@@ -129,7 +129,7 @@ def read_model(g: GGUFFile, requantize: bool = False) -> tuple[LlamaConfig, Llam
 
 def convert(path: str, out_dir: str, precision: str, block: int, asym: bool, requantize: bool = False) -> None:
     g = GGUFFile(path)
-    cfg, weights = read_model(g, requantize)
+    cfg, weights = read_model(g, requantize or precision in ("fp32", "fp16"))
     write_model(cfg, weights, out_dir, precision, block, asym)
     write_tokenizer(g, out_dir, cfg.context_length)
 

@@ -5,7 +5,8 @@ The graph imitates what onnxruntime-genai's model builder emits for the CPU (che
 
   attention_mask -> ReduceSum/Sub/Cast = seqlens_k, Shape/Gather/Cast = total_sequence_length
   input_ids -> Gather(embed) -> SimplifiedLayerNormalization
-  per layer: MatMul(Nbits) packed qkv -> GroupQueryAttention(do_rotary=1, rotary_interleaved=0,
+  per layer: MatMul(Nbits) packed qkv (three MatMulNBits when carried GGUF blocks of different
+             formats cannot be stacked) -> GroupQueryAttention(do_rotary=1, rotary_interleaved=0,
              cos_cache/sin_cache [context, head_dim/2]) -> MatMul(Nbits) o_proj
              -> SkipSimplifiedLayerNormalization -> gate/up MatMul(Nbits) -> Sigmoid*Mul (SiLU) * up
              -> down MatMul(Nbits) -> SkipSimplifiedLayerNormalization (next layer's input norm)
@@ -266,15 +267,15 @@ class LlamaOnnxWriter:
         return out
 
     def _packed_qkv(self, layer: LlamaLayer):
+        """One [q; k; v] weight, or (q, k, v) when carried blocks of different formats cannot be stacked."""
         c = self.cfg
         if padded_head_dim(c.head_dim) != c.head_dim:
             return np.concatenate([self._pad_rows(layer.q, c.num_heads), self._pad_rows(layer.k, c.num_kv_heads), self._pad_rows(layer.v, c.num_kv_heads)])
         if self.bits is not None and any(isinstance(w, QuantizedWeight) for w in (layer.q, layer.k, layer.v)):
-            # blocks carried over where they can be, the rest quantized alike, then stacked
+            # blocks carried over where they can be, the rest quantized alike, then stacked; mixed
+            # formats (GGUF Q4_K q/k with a Q6_K v) stay three MatMulNBits rather than being requantized
             qws = [self._as_quantized(w, "qkv") for w in (layer.q, layer.k, layer.v)]
-            packed = concat_rows(qws)
-            if packed is not None:
-                return packed
+            return concat_rows(qws) or tuple(qws)
         return np.concatenate([self._as_float(layer.q), self._as_float(layer.k), self._as_float(layer.v)])
 
     # -- graph -------------------------------------------------------------------------------
@@ -408,18 +409,26 @@ class LlamaOnnxWriter:
             p, pre = f"model.layers.{i}", f"/model/layers.{i}"
             if i > 0:
                 h, residual = self._skip_rms(residual, mlp_out, layer.input_norm, f"{p}.input_layernorm.weight", f"{pre}/input_layernorm")
-            qkv = self.linear(h, self._packed_qkv(layer), f"{p}.attn.qkv_proj", f"{pre}/attn/qkv_proj")
-            if layer.q_bias is not None:
-                bias = g.float_init(f"{p}.attn.qkv_proj.Add.bias", np.concatenate([layer.q_bias, layer.k_bias, layer.v_bias]))
-                qkv = g.node("Add", [qkv, bias], [f"{pre}/attn/qkv_proj/Add/output_0"], f"{pre}/attn/qkv_proj/Add")[0]
+            qkv_w = self._packed_qkv(layer)
+            if isinstance(qkv_w, tuple):
+                q, k, v = (self.linear(h, w, f"{p}.attn.{nm}_proj", f"{pre}/attn/{nm}_proj") for w, nm in zip(qkv_w, "qkv"))
+                if layer.q_bias is not None:
+                    q, k, v = (
+                        g.node("Add", [y, g.float_init(f"{p}.attn.{nm}_proj.Add.bias", b)], [f"{pre}/attn/{nm}_proj/Add/output_0"], f"{pre}/attn/{nm}_proj/Add")[0]
+                        for y, b, nm in zip((q, k, v), (layer.q_bias, layer.k_bias, layer.v_bias), "qkv")
+                    )
+            else:
+                qkv = self.linear(h, qkv_w, f"{p}.attn.qkv_proj", f"{pre}/attn/qkv_proj")
+                if layer.q_bias is not None:
+                    bias = g.float_init(f"{p}.attn.qkv_proj.Add.bias", np.concatenate([layer.q_bias, layer.k_bias, layer.v_bias]))
+                    qkv = g.node("Add", [qkv, bias], [f"{pre}/attn/qkv_proj/Add/output_0"], f"{pre}/attn/qkv_proj/Add")[0]
+                if layer.q_norm is not None:
+                    sp = f"{pre}/attn/qkv_proj/Split"
+                    q, k, v = g.node("Split", [qkv, g.const_i64([nh * hd, nkv * hd, nkv * hd])], [f"{sp}/output_{j}" for j in range(3)], sp, axis=-1)
             if layer.q_norm is not None:
-                sp = f"{pre}/attn/qkv_proj/Split"
-                q, k, v = g.node("Split", [qkv, g.const_i64([nh * hd, nkv * hd, nkv * hd])], [f"{sp}/output_{j}" for j in range(3)], sp, axis=-1)
                 q = self._head_norm(q, layer.q_norm, nh, f"{p}.attn.q_norm.layernorm.weight", f"{pre}/attn/q_norm")
                 k = self._head_norm(k, layer.k_norm, nkv, f"{p}.attn.k_norm.layernorm.weight", f"{pre}/attn/k_norm")
-                qkv_in = [q, k, v]
-            else:
-                qkv_in = [qkv, "", ""]
+            qkv_in = [q, k, v] if isinstance(qkv_w, tuple) or layer.q_norm is not None else [qkv, "", ""]
             local = c.is_local(i)
             cos_name, sin_name = caches["local" if two and local else ("global" if two else "")]
             attn, _, _ = g.node(
