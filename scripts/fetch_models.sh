@@ -202,9 +202,8 @@ if [ -f "$smol_gguf.sha256" ]; then
   done
 fi
 
-# Gemma-3 270M as ONNX Runtime GenAI folders ortgenai-{fp32,fp16,int8,int4}: Q8_0 blocks carried over
-# (int4: the tied embedding/lm_head at 8 bits), everything else (Q4_K, Q5_0, Q6_K) requantized from the dequantized GGUF (see
-# scripts/convert/README.md). About a minute per folder; skipped once converted.
+# Gemma-3 270M as ONNX Runtime GenAI folders ortgenai-{fp32,fp16,int8,int4}: Q8_0, Q5_0, Q6_K blocks carried
+# over at 8 bits, Q4_K at 4 bits with float zero points (int8: requantized to 8 bits); see scripts/convert/README.md. About a minute per folder; skipped once converted.
 gemma_dir=$cache/gemma-3-270m
 if [ -f "$gemma.sha256" ]; then
   for variant in int4 int8 fp16 fp32; do

@@ -4,10 +4,11 @@
   gguf_to_ortgenai.py MODEL.gguf OUT_DIR --precision fp32|fp16|int8|int4 [--block 32] [--asym]
 
 fp32/fp16: every tensor dequantized (the gguf package's dequantize for k-quants) to float.
-int4/int8: GGUF blocks that match MatMulNBits are carried over without requantizing
-(Q4_0 -> bits 4 block 32; Q4_1 -> bits 4 block 32 with float zero points; Q8_0 -> bits 8 block 32,
-in an int4 folder too: a wider block is never requantized down); the rest (k-quants, Q5_*, float, and
-4-bit blocks in an int8 folder) is requantized from float (see quant.py).
+int4/int8: GGUF blocks that match MatMulNBits are carried over without requantizing (gguf_weights.py):
+Q4_0 -> bits 4 block 32; Q4_1, Q4_K -> bits 4 block 32 with float zero points; Q8_0, Q5_0 -> bits 8
+block 32 and Q6_K -> bits 8 block 16, in an int4 folder too (a wider block is never requantized
+down); Q5_1/Q5_K are requantized to bits 8; the rest (other k-quants, float, and 4-bit blocks in an
+int8 folder) is requantized from float (see quant.py).
 GGUF llama q/k rows are permuted for interleaved-pair rotary (llama.cpp's converter permutes HF's);
 they are permuted back to HF's half-split order, the GroupQueryAttention rotary_interleaved=0 form.
 gemma3 (NEOX rotary, not permuted) gets the builder's Gemma-3 graph: see README.md.

@@ -10,10 +10,11 @@ folders into ${RUNLLM_MODELS:-~/.cache/run-llm}/gemma-3-270m/ortgenai-{fp32,fp16
    tolerance (a tie, not a bug). Measured / allowed: fp32 1.4e-6 / 1e-4, fp16 1.3e-3 / 1e-2.
    int8/int4 run MatMulNBits at accuracy_level 4, where both engines quantize activations to int8
    per block and round differently. The yardstick is onnxruntime against itself at accuracy_level
-   0: it moves by 3.3e-2 (int8) and 6.4e-2 (int4); run-llm is 3.4e-2 and 1.1e-1 from it, allowed
-   5e-2 and 1.5e-1. The same weights at accuracy_level 0 (a copy of model.onnx with the attribute
-   set to 0, float activations in both engines) must agree within 1e-4 (measured 1.0e-6, 3.4e-6),
-   with the greedy check at that tolerance.
+   0: it moves by 3.1e-2 (int8) and 2.7e-2 (int4, the GGUF's blocks carried: Q4_K at 4 bits with
+   float zero points, Q5_0/Q6_K/Q8_0 at 8 bits); run-llm is 3.8e-2 and 2.8e-2 from it, allowed
+   5e-2. The same weights at accuracy_level 0 (a copy of model.onnx with the attribute set to 0,
+   float activations in both engines) must agree within 1e-4 (measured 1.3e-6, 1.1e-6), with the
+   greedy check at that tolerance.
 3. fp32 against llama.cpp on the GGUF (its Q4_K/Q5_0/Q6_K kernels, activations in Q8): mean KL
    < 0.02 and top-1 agreement >= 90% over the prompt positions (measured: KL 0.0055, 100%).
 4. onnxruntime-genai loads every folder and its greedy continuation equals onnxruntime's.
@@ -36,7 +37,7 @@ from ort_runner import SKIP, OrtDecoder  # noqa: E402
 
 PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who"
 STEPS = 32
-TOL = {"fp32": 1e-4, "fp16": 1e-2, "int8": 5e-2, "int4": 1.5e-1, "int8 accuracy_level 0": 1e-4, "int4 accuracy_level 0": 1e-4}
+TOL = {"fp32": 1e-4, "fp16": 1e-2, "int8": 5e-2, "int4": 5e-2, "int8 accuracy_level 0": 1e-4, "int4 accuracy_level 0": 1e-4}
 
 
 def rllm_logits(driver: str, folder: str, ids: list[int], steps: int):
