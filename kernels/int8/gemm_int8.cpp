@@ -18,16 +18,16 @@ namespace {
 using Layout = PackedInt8::Layout;
 
 constexpr Int8Kernel kKernels[] = {
-    {"tile_quad_s8_ref", Isa::scalar, Layout::quad_s8, false, 4, tile_quad_s8_ref, epilogue_ref},
-    {"tile_pair_s16_ref", Isa::scalar, Layout::pair_s16, false, 4, tile_pair_s16_ref, epilogue_ref},
+    {"tile_quad_s8_ref", Isa::scalar, Layout::quad_s8, false, 4, tile_quad_s8_ref, epilogue_ref, nullptr},
+    {"tile_pair_s16_ref", Isa::scalar, Layout::pair_s16, false, 4, tile_pair_s16_ref, epilogue_ref, nullptr},
 #if defined(__x86_64__)
-    {"tile_u8s8_i32_4x16_avx2", Isa::avx2, Layout::quad_s8, true, 4, tile_u8s8_i32_4x16_avx2, epilogue_avx2},
-    {"tile_s16s16_i32_4x16_avx2", Isa::avx2, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2, epilogue_avx2},
+    {"tile_u8s8_i32_4x16_avx2", Isa::avx2, Layout::quad_s8, true, 4, tile_u8s8_i32_4x16_avx2, epilogue_avx2, nullptr},
+    {"tile_s16s16_i32_4x16_avx2", Isa::avx2, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2, epilogue_avx2, nullptr},
     {"tile_u8s8_i32_8x16_avx512vnni", Isa::avx512vnni, Layout::quad_s8, false, 8, tile_u8s8_i32_8x16_avx512vnni,
-     epilogue_avx2},
+     epilogue_avx2, tile_u8s8_i32_8x32_avx512vnni},
     // No int16 kernel of its own: VNNI machines pack uint8 weights as quad_s8.
     {"tile_s16s16_i32_4x16_avx2", Isa::avx512vnni, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2,
-     epilogue_avx2},
+     epilogue_avx2, nullptr},
 #endif
 };
 
@@ -98,32 +98,45 @@ void gemm_u8x8_with(const Int8Kernel& k, const PackedInt8& w, const uint8_t* A, 
   // chunk of A stays in L1/L2 while the thread's panels pass over it.
   constexpr int64_t kRowChunk = 64;
   pool.parallel_for(n_panels, 1, [&](int64_t p0, int64_t p1) {
-    alignas(64) int32_t raw[kMaxMr * PackedInt8::kPanel];
-    alignas(64) int32_t col_term[PackedInt8::kPanel], zp16[PackedInt8::kPanel];
-    alignas(64) float scale16[PackedInt8::kPanel], bias16[PackedInt8::kPanel];
+    alignas(64) int32_t raw[2 * kMaxMr * PackedInt8::kPanel];
+    alignas(64) int32_t col_term[2][PackedInt8::kPanel], zp16[2][PackedInt8::kPanel];
+    alignas(64) float scale16[2][PackedInt8::kPanel], bias16[2][PackedInt8::kPanel];
+    // Zero-point terms and epilogue parameters of panel p into slot s; its column count.
+    auto setup = [&](int64_t p, int s) {
+      const int64_t n0 = p * PackedInt8::kPanel;
+      const int nc = int(std::min<int64_t>(PackedInt8::kPanel, N - n0));
+      for (int c = 0; c < PackedInt8::kPanel; ++c) {
+        const bool in = c < nc;
+        const int64_t z = pair || !in ? 0 : zp[n0 + c];
+        // Modulo 2^32, as the int32 sums themselves.
+        col_term[s][c] = pair || !in ? 0 : int32_t(uint32_t(K * a_zp * z - int64_t(a_zp) * col_sums[n0 + c]));
+        zp16[s][c] = int32_t(z);
+        scale16[s][c] = out.y != nullptr && in ? out.scale[n0 + c] : 0.0f;
+        bias16[s][c] = out.bias != nullptr && in ? out.bias[n0 + c] : 0.0f;
+      }
+      return nc;
+    };
+    auto finish = [&](int64_t p, int s, int nc, int64_t m0, int mr) {
+      const int64_t n0 = p * PackedInt8::kPanel;
+      const TileEpilogue e{col_term[s], zp16[s], row_sums + m0, out.y != nullptr ? scale16[s] : nullptr,
+                           out.bias != nullptr ? bias16[s] : nullptr};
+      int32_t* c_out = out.y != nullptr ? nullptr : out.c + m0 * out.ld + n0;
+      float* y = out.y != nullptr ? out.y + m0 * out.ld + n0 : nullptr;
+      k.epilogue(raw + s * kMaxMr * PackedInt8::kPanel, mr, nc, e, c_out, y, out.ld);
+    };
     for (int64_t mc = 0; mc < M; mc += kRowChunk) {
-      for (int64_t p = p0; p < p1; ++p) {
+      for (int64_t p = p0; p < p1;) {
         const void* panel = static_cast<const uint8_t*>(w.panels()) + p * panel_bytes;
-        const int64_t n0 = p * PackedInt8::kPanel;
-        const int nc = int(std::min<int64_t>(PackedInt8::kPanel, N - n0));
-        for (int c = 0; c < PackedInt8::kPanel; ++c) {
-          const bool in = c < nc;
-          const int64_t z = pair || !in ? 0 : zp[n0 + c];
-          // Modulo 2^32, as the int32 sums themselves.
-          col_term[c] = pair || !in ? 0 : int32_t(uint32_t(K * a_zp * z - int64_t(a_zp) * col_sums[n0 + c]));
-          zp16[c] = int32_t(z);
-          scale16[c] = out.y != nullptr && in ? out.scale[n0 + c] : 0.0f;
-          bias16[c] = out.bias != nullptr && in ? out.bias[n0 + c] : 0.0f;
-        }
+        // Two panels per pass over A where the kernel has such a tile.
+        const int np = k.fn2 != nullptr && p + 1 < p1 ? 2 : 1;
+        const int nc0 = setup(p, 0), nc1 = np == 2 ? setup(p + 1, 1) : 0;
         for (int64_t m0 = mc; m0 < std::min(M, mc + kRowChunk); m0 += k.mr) {
           const int mr = int(std::min<int64_t>(k.mr, M - m0));
-          k.fn(rows + m0 * row_bytes, row_bytes, mr, panel, kp, raw);
-          const TileEpilogue e{col_term, zp16, row_sums + m0, out.y != nullptr ? scale16 : nullptr,
-                               out.bias != nullptr ? bias16 : nullptr};
-          int32_t* c_out = out.y != nullptr ? nullptr : out.c + m0 * out.ld + n0;
-          float* y = out.y != nullptr ? out.y + m0 * out.ld + n0 : nullptr;
-          k.epilogue(raw, mr, nc, e, c_out, y, out.ld);
+          (np == 2 ? k.fn2 : k.fn)(rows + m0 * row_bytes, row_bytes, mr, panel, kp, raw);
+          finish(p, 0, nc0, m0, mr);
+          if (np == 2) finish(p + 1, 1, nc1, m0, mr);
         }
+        p += np;
       }
     }
   });

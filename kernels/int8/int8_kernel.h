@@ -25,6 +25,8 @@ namespace rllm::kernels::int8 {
 
 using Int8TileFn = void (*)(const uint8_t* a, int64_t a_stride, int mr, const void* panel, int64_t kp,
                             int32_t* raw);
+// Two adjacent panels (panel and the next, panel bytes apart) in one pass over
+// A: raw[r * 16 + c] for the first, raw[kMaxMr * 16 + r * 16 + c] for the second.
 
 // Finishes a tile of mr rows x nc (<= 16) columns, per row r and column c:
 //   v = raw[r*16 + c] + col_term[c] - zp[c] * row_sums[r]   (int32, wrapping)
@@ -48,6 +50,7 @@ struct Int8Kernel {
   int mr;          // rows per tile call, at most kMaxMr
   Int8TileFn fn;
   Int8EpilogueFn epilogue;
+  Int8TileFn fn2;  // two panels at once (the layout above), or null
 };
 constexpr int kMaxMr = 8;
 
@@ -66,6 +69,7 @@ void epilogue_ref(const int32_t*, int, int, const TileEpilogue&, int32_t*, float
 void tile_u8s8_i32_4x16_avx2(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void tile_s16s16_i32_4x16_avx2(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void tile_u8s8_i32_8x16_avx512vnni(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
+void tile_u8s8_i32_8x32_avx512vnni(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void epilogue_avx2(const int32_t*, int, int, const TileEpilogue&, int32_t*, float*, int64_t);
 void minmax_with_zero_avx2(const float* x, int64_t n, float* mn, float* mx);
 void quantize_u8_avx2(const float* x, int64_t n, float scale, uint8_t zp, uint8_t* q);
