@@ -53,9 +53,10 @@ def model_sets():
             ("llama.cpp", gguf, "Q4_1 GGUF (no int8 GGUF)"),
         ], None),
         "gemma3-270m": ("Gemma-3-270M int4", [
-            ("run-llm", os.path.join(g, "ortgenai-int4"), "ortgenai-int4"),
-            ("onnxruntime-genai", os.path.join(g, "ortgenai-int4"), "ortgenai-int4"),
+            ("run-llm", os.path.join(g, "ortgenai-int4-requant"), "ortgenai-int4-requant"),
+            ("onnxruntime-genai", os.path.join(g, "ortgenai-int4-requant"), "ortgenai-int4-requant"),
             ("llama.cpp", os.path.join(g, "gemma-3-270m-q4_k_m.gguf"), "Q4_K_M GGUF"),
+            ("run-llm", os.path.join(g, "ortgenai-int4"), "ortgenai-int4 (= the GGUF's blocks)"),
         ], None),
         # bench/compare/make_synthetic.py writes these (random weights, real shapes).
         "qwen2.5-0.5b-synthetic": synthetic("qwen2.5-0.5b", "Qwen2.5-0.5B shape, random Q4_0 weights", None),
