@@ -35,6 +35,10 @@ void gemm_packed_f32_avx2(const float*, int64_t, int64_t, int64_t, int64_t, cons
                           int64_t, float*, int64_t);
 void gemm_strided_f32_avx2(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                            int64_t, int64_t, int64_t);
+void gemm_packed_f32_avx512(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                            int64_t, float*, int64_t);
+void gemm_strided_f32_avx512(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
+                             int64_t, int64_t, int64_t);
 #elif defined(__aarch64__)
 void gemm_packed_f32_neon(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
                           int64_t, float*, int64_t);

@@ -1,0 +1,101 @@
+// Dense fp32 GEMM on AVX-512: 8 rows x 32 columns (two adjacent 16-column B
+// panels, 16 zmm accumulators: one broadcast of A feeds two FMAs) on the
+// packed path, 8 x 16 on a lone last panel and on the strided path, which
+// copies 256 x 16 slices of B into a stack panel first. Partial columns are
+// stored with masks.
+#include <immintrin.h>
+
+#include "kernels/dense/dense_kernel.h"
+
+namespace rllm::kernels::dense {
+namespace {
+
+constexpr int64_t P = PackedF32::kPanel;
+constexpr int64_t kKc = 256;
+
+// C[0:MR, 0:nr] (+)= A[0:MR, 0:kc] · [panel j = panel + j * pstride][0:kc, 0:16] for j < NP, nr <= NP * 16.
+template <int MR, int NP>
+void tile(const float* panel, int64_t pstride, int64_t kc, const float* A, int64_t lda, float* C, int64_t ldc,
+          int64_t nr, bool accumulate) {
+  __m512 acc[MR][NP];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b[NP];
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) b[j] = _mm512_load_ps(panel + j * pstride + k * P);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(A[i * lda + k]);
+#pragma GCC unroll 2
+      for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) {
+      const int64_t cols = nr - j * P;
+      if (cols <= 0) continue;
+      const __mmask16 m = cols >= P ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+      float* c = C + i * ldc + j * P;
+      __m512 v = acc[i][j];
+      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+      _mm512_mask_storeu_ps(c, m, v);
+    }
+}
+
+template <int NP>
+void rows(const float* panel, int64_t pstride, int64_t kc, const float* A, int64_t lda, int64_t M, float* C,
+          int64_t ldc, int64_t nr, bool accumulate) {
+  int64_t m = 0;
+  for (; m + 8 <= M; m += 8) tile<8, NP>(panel, pstride, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate);
+  const float* a = A + m * lda;
+  float* c = C + m * ldc;
+  switch (M - m) {
+    case 7: tile<7, NP>(panel, pstride, kc, a, lda, c, ldc, nr, accumulate); break;
+    case 6: tile<6, NP>(panel, pstride, kc, a, lda, c, ldc, nr, accumulate); break;
+    case 5: tile<5, NP>(panel, pstride, kc, a, lda, c, ldc, nr, accumulate); break;
+    case 4: tile<4, NP>(panel, pstride, kc, a, lda, c, ldc, nr, accumulate); break;
+    case 3: tile<3, NP>(panel, pstride, kc, a, lda, c, ldc, nr, accumulate); break;
+    case 2: tile<2, NP>(panel, pstride, kc, a, lda, c, ldc, nr, accumulate); break;
+    case 1: tile<1, NP>(panel, pstride, kc, a, lda, c, ldc, nr, accumulate); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+void gemm_packed_f32_avx512(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
+                            int64_t lda, int64_t M, float* Y, int64_t ldy) {
+  for (int64_t p = p0; p < p1;) {
+    const int64_t np = p + 1 < p1 ? 2 : 1;
+    const int64_t nr = N - p * P < np * P ? N - p * P : np * P;
+    // K in slices of kKc keeps the 8 x kKc slice of A in L1 across panels.
+    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+      const int64_t kc = K - k0 < kKc ? K - k0 : kKc;
+      const float* panel = panels + (p * K + k0) * P;
+      if (np == 2) rows<2>(panel, K * P, kc, A + k0, lda, M, Y + p * P, ldy, nr, k0 > 0);
+      else rows<1>(panel, K * P, kc, A + k0, lda, M, Y + p * P, ldy, nr, k0 > 0);
+    }
+    p += np;
+  }
+}
+
+void gemm_strided_f32_avx512(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                             int64_t M, int64_t n0, int64_t n1, int64_t K) {
+  alignas(64) float panel[kKc * P];
+  for (int64_t n = n0; n < n1; n += P) {
+    const int64_t nr = n1 - n < P ? n1 - n : P;
+    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+      const int64_t kc = K - k0 < kKc ? K - k0 : kKc;
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t j = 0; j < P; ++j) panel[k * P + j] = j < nr ? B[(k0 + k) * ldb + n + j] : 0.0f;
+      rows<1>(panel, 0, kc, A + k0, lda, M, C + n, ldc, nr, k0 > 0);
+    }
+  }
+}
+
+}  // namespace rllm::kernels::dense
