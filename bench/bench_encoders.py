@@ -172,7 +172,8 @@ def main():
                         print(f"{title} {v} t={t} b={b}: run-llm {r:.1f}/s, onnxruntime {o:.1f}/s ({r / o:.2f}x)",
                               file=sys.stderr)
                 results.append(row)
-    meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(), "onnxruntime": ort.__version__,
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    meta = {"date": datetime.date.today().isoformat(), "commit": commit, "cpu": cpu_model(), "onnxruntime": ort.__version__,
             "command": "python bench/bench_encoders.py " + " ".join(sys.argv[1:]), "sentences": len(rows),
             "load": os.getloadavg()[0],
             "mean_tokens": sum(map(len, rows)) / len(rows)}
@@ -183,7 +184,7 @@ def main():
         with open(os.path.join(ROOT, "bench/results/encoders-latest.json"), "w") as f:
             json.dump({"meta": meta, "rows": results}, f, indent=1)
         write_results(meta, table)
-        write_readme(results)
+        write_readme(meta, results)
 
 
 def markdown(results, threads):
@@ -211,7 +212,7 @@ def write_results(meta, table):
     p = os.path.join(ROOT, "bench/RESULTS.md")
     with open(p) as f:
         text = f.read()
-    body = (f"\n{meta['date']}, {meta['cpu']}, onnxruntime {meta['onnxruntime']} (PyPI), load average "
+    body = (f"\n{meta['date']}, commit {meta['commit']}, {meta['cpu']}, onnxruntime {meta['onnxruntime']} (PyPI), load average "
             f"{meta['load']:.1f} at the end (other sessions share the 2 cores: ratios within a row are the figure "
             "to read). Command:\n\n"
             f"```\n{meta['command']}\n```\n\n"
@@ -228,7 +229,7 @@ def write_results(meta, table):
         f.write(text)
 
 
-def write_readme(results):
+def write_readme(meta, results):
     p = os.path.join(ROOT, "README.md")
     with open(p) as f:
         text = f.read()
@@ -241,7 +242,9 @@ def write_readme(results):
         sp = "—" if r["spearman"] is None else f"{r['spearman']:.4f}"
         lines.append(f"| {r['model']} | {r['variant']} | {r['mb']:.1f} | {b1['run_llm']:.0f} / {b1['ort']:.0f} | "
                      f"{b32['run_llm']:.0f} / {b32['ort']:.0f} | {sp} |")
-    body = "\n".join(lines) + "\n\n(`python bench/bench_encoders.py --write`; details in bench/RESULTS.md.)\n"
+    body = "\n".join(lines) + (f"\n\n(`{meta['command']}`, {meta['date']}, commit {meta['commit']}, load average "
+                                f"{meta['load']:.1f} on 2 shared cores; details and the 1/2-thread rows in "
+                                "bench/RESULTS.md.)\n")
     text = replace_section(text, "<!-- encoders-table:begin -->", "<!-- encoders-table:end -->", body)
     with open(p, "w") as f:
         f.write(text)
