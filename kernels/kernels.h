@@ -97,6 +97,9 @@ void matmul_nbits(const PackedNBits& w, const float* A, int64_t M, const float* 
 void dequantize_nbits(const NBitsWeights& w, float* out);
 // Dequantization of the packed layout: out W [N, K] fp32 (equals dequantize_nbits).
 void dequantize_packed(const PackedNBits& w, float* out);
+// Row n of the same: out [K] fp32. A tied embedding lookup reads the lm_head's
+// packed copy through it, so the mapped original can be dropped.
+void dequantize_packed_row(const PackedNBits& w, int64_t n, float* out);
 
 // ---- dense fp32 / fp16 weights -------------------------------------------
 

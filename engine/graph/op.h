@@ -14,6 +14,9 @@
 #include "kernels/thread_pool.h"
 
 namespace rllm {
+namespace kernels {
+class PackedNBits;
+}
 
 class KvCache;
 struct BatchState;
@@ -34,6 +37,15 @@ class Op {
   virtual Status run(std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) = 0;
   // Bytes of weights this op repacked at load (reported by --verbose and the bench).
   virtual size_t packed_bytes() const { return 0; }
+  // The MatMulNBits weights this op packed, or null.
+  virtual const kernels::PackedNBits* packed_nbits() const { return nullptr; }
+  // Offers the packed copy of the table this op reads (a tied embedding
+  // offered its lm_head's); true if the op reads that copy from now on, so
+  // the mapped table may be dropped. `w` outlives the op (same plan).
+  virtual bool read_packed_rows(const kernels::PackedNBits& w) {
+    (void)w;
+    return false;
+  }
 };
 
 // Facts an op factory may use at load time.

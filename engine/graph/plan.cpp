@@ -200,6 +200,33 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
     plan->steps_.push_back(std::move(step));
   }
 
+  // A tied embedding, as the GenAI builder writes it (GatherBlockQuantized over
+  // a Reshape of the lm_head's MatMulNBits weight, same scales and zero points),
+  // reads its rows from the lm_head's packed copy; the mapped table is then
+  // read by nothing and dropped like any packed weight.
+  std::unordered_map<std::string, const Step*> packed_by_weight;
+  for (const Step& s : plan->steps_)
+    if (s.op->packed_nbits() != nullptr && s.node->inputs.size() > 1) packed_by_weight[s.node->inputs[1]] = &s;
+  auto input_name = [](const OnnxNode& n, size_t i) { return i < n.inputs.size() ? n.inputs[i] : std::string(); };
+  for (Step& s : plan->steps_) {
+    const OnnxNode& n = *s.node;
+    if (n.domain != "com.microsoft" || n.op_type != "GatherBlockQuantized" || n.inputs.empty()) continue;
+    int data = plan->ids_[n.inputs[0]];
+    int reshape = producer[data];
+    if (reshape < 0 || g.nodes[reshape].op_type != "Reshape" || readers[data] != 1) continue;
+    const std::string& table = g.nodes[reshape].inputs[0];
+    auto it = packed_by_weight.find(table);
+    if (it == packed_by_weight.end()) continue;
+    const OnnxNode& lm_head = *it->second->node;
+    if (input_name(n, 2) != input_name(lm_head, 2) || input_name(n, 3) != input_name(lm_head, 3)) continue;
+    if (!s.op->read_packed_rows(*it->second->op->packed_nbits())) continue;
+    for (const std::string& name : {table, input_name(n, 2), input_name(n, 3)}) {
+      if (name.empty()) continue;
+      int w = plan->ids_[name];  // read by this pair of nodes only: the table, its scales and zero points
+      if (static_cast<size_t>(w) < initializer.size() && initializer[w] && readers[w] == 2) drop_mapped(*initializer[w]);
+    }
+  }
+
   if (!options.last_position_output.empty()) {
     auto it = plan->ids_.find(options.last_position_output);
     int value = it == plan->ids_.end() ? -1 : it->second;

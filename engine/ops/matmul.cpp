@@ -144,6 +144,7 @@ class MatMulNBits : public Op {
     return ok_status();
   }
   size_t packed_bytes() const override { return w_.bytes(); }
+  const kernels::PackedNBits* packed_nbits() const override { return &w_; }
 
  private:
   kernels::PackedNBits w_;
@@ -201,6 +202,71 @@ Result<std::unique_ptr<Op>> matmul_nbits_factory(const LoadContext& lc) {
 
 // GatherBlockQuantized (gather_axis 0, quantize_axis last): rows of a
 // block-quantized table, dequantized: data [R, C*bits/8], scales [R, C/bs].
+class GatherBlockQuantized : public Op {
+ public:
+  struct Table {
+    Tensor data, scales_f32, zero_points;  // zero_points: u8 or undefined
+    int64_t rows = 0, cols = 0, block = 0, n_blocks = 0;
+    int bits = 4;
+    bool signed4 = false;
+    DType out_type = DType::f32;
+  };
+  explicit GatherBlockQuantized(Table t) : t_(std::move(t)) {}
+
+  Status run(std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) override {
+    RLLM_RETURN_IF_ERROR(need(in, 1, "indices"));
+    RLLM_ASSIGN_OR_RETURN(auto idx, ops::to_ints(in[1], "indices"));
+    Shape s = in[1].shape();
+    s.push_back(t_.cols);
+    Tensor y = Tensor::uninit(DType::f32, s);
+    for (size_t j = 0; j < idx.size(); ++j) {
+      int64_t r = idx[j] < 0 ? idx[j] + t_.rows : idx[j];
+      if (r < 0 || r >= t_.rows)
+        return Status::error("index " + std::to_string(idx[j]) + " out of range [0, " + std::to_string(t_.rows) + ")");
+      float* yr = y.mut<float>() + static_cast<int64_t>(j) * t_.cols;
+      if (packed_ != nullptr)
+        kernels::dequantize_packed_row(*packed_, r, yr);
+      else
+        dequantize_row(r, yr);
+    }
+    out[0] = ops::from_f32(y, t_.out_type);
+    return ok_status();
+  }
+
+  bool read_packed_rows(const kernels::PackedNBits& w) override {
+    if (w.N() != t_.rows || w.K() != t_.cols || w.bits() != t_.bits || w.block_size() != t_.block || t_.signed4)
+      return false;
+    packed_ = &w;
+    t_.data = t_.scales_f32 = t_.zero_points = Tensor();
+    return true;
+  }
+
+  // uint8 zero points of 4-bit data hold two blocks per byte, each row padded to a byte.
+  int64_t zp_row_bytes() const { return t_.bits == 4 ? (t_.n_blocks + 1) / 2 : t_.n_blocks; }
+
+ private:
+  void dequantize_row(int64_t r, float* yr) const {
+    const uint8_t* pd = t_.data.as<uint8_t>();
+    bool nibbles = t_.bits == 4;
+    float default_zp = static_cast<float>(t_.signed4 ? 0 : 1 << (t_.bits - 1));
+    for (int64_t c = 0; c < t_.cols; ++c) {
+      int64_t e = r * t_.cols + c;
+      int q = nibbles ? (pd[e / 2] >> ((e & 1) * 4)) & 0xf : pd[e];
+      if (t_.signed4 && q >= 8) q -= 16;
+      int64_t b = c / t_.block;
+      float z = default_zp;
+      if (t_.zero_points.dtype() == DType::u8) {
+        const uint8_t* zp = t_.zero_points.as<uint8_t>() + r * zp_row_bytes();
+        z = static_cast<float>(nibbles ? (zp[b / 2] >> ((b & 1) * 4)) & 0xf : zp[b]);
+      }
+      yr[c] = (static_cast<float>(q) - z) * t_.scales_f32.as<float>()[r * t_.n_blocks + b];
+    }
+  }
+
+  Table t_;
+  const kernels::PackedNBits* packed_ = nullptr;
+};
+
 Result<std::unique_ptr<Op>> gather_block_quantized_factory(const LoadContext& lc) {
   const OnnxNode& n = lc.node;
   int64_t bits = n.attr_i("bits", 4), bs = n.attr_i("block_size", 128);
@@ -211,47 +277,28 @@ Result<std::unique_ptr<Op>> gather_block_quantized_factory(const LoadContext& lc
   if (data->rank() != 2 || gather_axis != 0 || (quant_axis != 1 && quant_axis != -1))
     return lc.error("only 2-D data with gather_axis 0 and quantize_axis 1 is supported");
   if (bits != 4 && bits != 8) return lc.error("bits must be 4 or 8");
-  bool packed = data->dtype() == DType::u8 && bits == 4;
-  int64_t rows = data->dim(0);
-  int64_t cols = packed ? data->dim(1) * 2 : data->dim(1);
+  if (bs <= 0) return lc.error("block_size must be positive");
   if (data->dtype() != DType::u8 && data->dtype() != DType::u4 && data->dtype() != DType::i4)
     return lc.error("data must be uint8, uint4 or int4");
-  if (data->dtype() != DType::u8) cols = data->dim(1);
-  int64_t nblk = (cols + bs - 1) / bs;
-  if (scales->numel() != rows * nblk) return lc.error("scales must hold rows * ceil(cols / block_size) values");
+  GatherBlockQuantized::Table t;
+  t.bits = static_cast<int>(bits);
+  t.block = bs;
+  t.rows = data->dim(0);
+  t.cols = data->dtype() == DType::u8 && bits == 4 ? data->dim(1) * 2 : data->dim(1);
+  t.n_blocks = (t.cols + bs - 1) / bs;
+  if (scales->numel() != t.rows * t.n_blocks) return lc.error("scales must hold rows * ceil(cols / block_size) values");
   const Tensor* zp = lc.has_input(3) ? lc.constant(3) : nullptr;
   if (lc.has_input(3) && zp == nullptr) return lc.error("zero_points must be constant");
   if (zp != nullptr && zp->dtype() != DType::u8) return lc.error("only uint8 zero_points are supported");
-  bool signed4 = data->dtype() == DType::i4;
-  int default_zp = signed4 ? 0 : 1 << (bits - 1);
-  Tensor d = *data, zpt = zp ? *zp : Tensor();
-  DType out_type = scales->dtype();
-  RLLM_ASSIGN_OR_RETURN(Tensor s32, to_f32(*scales));
-  return make_op([=](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) -> Status {
-    RLLM_RETURN_IF_ERROR(need(in, 1, "indices"));
-    RLLM_ASSIGN_OR_RETURN(auto idx, ops::to_ints(in[1], "indices"));
-    Shape s = in[1].shape();
-    s.push_back(cols);
-    Tensor y = Tensor::uninit(DType::f32, s);
-    const uint8_t* pd = d.as<uint8_t>();
-    bool nibbles = bits == 4;
-    for (size_t j = 0; j < idx.size(); ++j) {
-      int64_t r = idx[j] < 0 ? idx[j] + rows : idx[j];
-      if (r < 0 || r >= rows) return Status::error("index " + std::to_string(idx[j]) + " out of range [0, " + std::to_string(rows) + ")");
-      float* yr = y.mut<float>() + static_cast<int64_t>(j) * cols;
-      for (int64_t c = 0; c < cols; ++c) {
-        int64_t e = r * cols + c;
-        int q = nibbles ? (pd[e / 2] >> ((e & 1) * 4)) & 0xf : pd[e];
-        if (signed4 && q >= 8) q -= 16;
-        int64_t blk = r * nblk + c / bs;
-        float z = static_cast<float>(default_zp);
-        if (zpt.dtype() == DType::u8) z = static_cast<float>(nibbles ? (zpt.as<uint8_t>()[blk / 2] >> ((blk & 1) * 4)) & 0xf : zpt.as<uint8_t>()[blk]);
-        yr[c] = (static_cast<float>(q) - z) * s32.as<float>()[blk];
-      }
-    }
-    out[0] = ops::from_f32(y, out_type);
-    return ok_status();
-  });
+  t.signed4 = data->dtype() == DType::i4;
+  t.data = *data;
+  if (zp != nullptr) t.zero_points = *zp;
+  t.out_type = scales->dtype();
+  RLLM_ASSIGN_OR_RETURN(t.scales_f32, to_f32(*scales));
+  auto op = std::make_unique<GatherBlockQuantized>(std::move(t));
+  if (zp != nullptr && zp->numel() != op->zp_row_bytes() * data->dim(0))
+    return lc.error("zero_points must hold rows * " + std::to_string(op->zp_row_bytes()) + " bytes");
+  return op;
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // Loading: tokenizer.json (+ tokenizer_config.json, chat_template.jinja) into Parts.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -7,6 +8,10 @@
 #include "engine/tokenizer/factories.h"
 #include "engine/tokenizer/sentencepiece.h"
 #include "engine/tokenizer/tokenizer.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace rllm {
 
@@ -198,9 +203,27 @@ Result<json> read_json(const std::string& path) {
   return parse_json(text, path);
 }
 
+// A large vocabulary's JSON tree (Gemma-3's 262k tokens and merges: ~150 MB of
+// small nodes) is freed once parsed, but glibc keeps freed small chunks in the
+// process unless asked to return them: without this they stay in its RSS.
+void release_freed_heap() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
+Result<std::unique_ptr<tok::Parts>> parse_tokenizer_text(const std::string& text, const std::string& name) {
+  Result<std::unique_ptr<tok::Parts>> parts = [&]() -> Result<std::unique_ptr<tok::Parts>> {
+    RLLM_ASSIGN_OR_RETURN(json j, parse_json(text, name));
+    return parse_tokenizer_json(j, name);
+  }();
+  release_freed_heap();
+  return parts;
+}
+
 Result<std::unique_ptr<tok::Parts>> read_tokenizer_json(const std::string& path) {
-  RLLM_ASSIGN_OR_RETURN(json j, read_json(path));
-  return parse_tokenizer_json(j, path);
+  RLLM_ASSIGN_OR_RETURN(std::string text, read_text(path));
+  return parse_tokenizer_text(text, path);
 }
 
 bool is_sentencepiece_model(const std::string& path) {
@@ -249,8 +272,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_from_memory(const std::string
                                                                const std::string& tokenizer_config_json,
                                                                const std::string& chat_template) {
   const std::string name = "<memory>/tokenizer.json", cfg_name = "<memory>/tokenizer_config.json";
-  RLLM_ASSIGN_OR_RETURN(json j, parse_json(tokenizer_json, name));
-  RLLM_ASSIGN_OR_RETURN(auto parts, parse_tokenizer_json(j, name));
+  RLLM_ASSIGN_OR_RETURN(auto parts, parse_tokenizer_text(tokenizer_json, name));
   if (!tokenizer_config_json.empty()) {
     RLLM_ASSIGN_OR_RETURN(json cfg, parse_json(tokenizer_config_json, cfg_name));
     RLLM_RETURN_IF_ERROR(apply_config(*parts, cfg, cfg_name));

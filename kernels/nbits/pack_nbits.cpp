@@ -173,13 +173,16 @@ PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* po
   return p;
 }
 
+void dequantize_packed_row(const PackedNBits& p, int64_t n, float* out) {
+  for (int64_t k = 0; k < p.K(); ++k) {
+    int64_t b = k / p.block_size();
+    float q = float(nbits::packed_q(p, n, k));
+    out[k] = (q - nbits::packed_zp(p, n, b)) * nbits::packed_scale(p, n, b);
+  }
+}
+
 void dequantize_packed(const PackedNBits& p, float* out) {
-  for (int64_t n = 0; n < p.N(); ++n)
-    for (int64_t k = 0; k < p.K(); ++k) {
-      int64_t b = k / p.block_size();
-      float q = float(nbits::packed_q(p, n, k));
-      out[n * p.K() + k] = (q - nbits::packed_zp(p, n, b)) * nbits::packed_scale(p, n, b);
-    }
+  for (int64_t n = 0; n < p.N(); ++n) dequantize_packed_row(p, n, out + n * p.K());
 }
 
 }  // namespace rllm::kernels
