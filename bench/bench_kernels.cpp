@@ -4,7 +4,8 @@
 // peak measured in the same run. Candidates of one shape are timed in turns
 // (--reps rounds, best kept) so drift on a shared machine hits all alike.
 // Prints a table, or one JSON object per row with --json.
-// Usage: bench_kernels [--json] [--quick] [--no-ort] [--reps R] [--threads 1,2] [--only gemv|gemm|smollm2]
+// Usage: bench_kernels [--json] [--quick] [--no-ort] [--cpu-time] [--reps R] [--threads 1,2]
+//                      [--only gemv|gemm|smollm2]
 #include <cpuinfo.h>
 #include <immintrin.h>
 #include <omp.h>
@@ -17,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -43,7 +45,18 @@ struct Candidate {
   std::function<void(int)> fn;
 };
 
+// --cpu-time: the process's CPU time instead of the wall clock. With one
+// thread that is the time the work ran, whatever the wait for a core on a
+// shared machine; with more it also counts the pool's spinning, so use it
+// with --threads 1 only.
+bool g_cpu_time = false;
+
 double now() {
+  if (g_cpu_time) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  }
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
@@ -178,6 +191,40 @@ Candidate dense_candidate(int64_t M, int64_t K, int64_t N, int copies, ThreadPoo
           }};
 }
 
+// The ISA oneDNN's kernels use here (ONEDNN_MAX_CPU_ISA caps it): on AMX
+// machines its u8s8 matmul runs on tiles no vector kernel can match.
+const char* onednn_isa() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core: return "avx512";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "amx";
+    default: return "other";
+  }
+}
+
+// Ours, kernels/int8 (MatMulInteger): u8 A [M,K] x s8 B [K,N] -> f32 with a
+// per-column scale, the same product and output as oneDNN's u8s8 row.
+Candidate int8_candidate(int64_t M, int64_t K, int64_t N, ThreadPool& pool) {
+  std::mt19937 rng(4);
+  auto b = random_bytes(size_t(K * N), rng);
+  Int8Weights iw{K, N, b.data(), true, nullptr, false};
+  auto w = std::make_shared<PackedInt8>(pack_int8(iw));
+  auto A = std::make_shared<std::vector<uint8_t>>(random_bytes(size_t(M * K), rng));
+  auto scale = std::make_shared<std::vector<float>>(size_t(N), 0.01f);
+  auto Y = std::make_shared<std::vector<float>>(size_t(M * N));
+  Row row{"gemm_u8x8 (int8)", isa_name(active_isa()), M, K, N, 8, 0, pool.size(), "-", 0, double(w->bytes())};
+  return {row, [w, A, scale, Y, M, &pool](int) {
+            Int8Output out;
+            out.y = Y->data();
+            out.ld = w->N();
+            out.scale = scale->data();
+            gemm_u8x8(*w, A->data(), w->K(), 0, M, out, pool);
+          }};
+}
+
 // oneDNN matmul: u8 [M,K] x s8 [K,N] -> f32, or f32 x f32 -> f32, weights
 // reordered once into oneDNN's preferred layout.
 Candidate onednn_candidate(int64_t M, int64_t K, int64_t N, bool u8s8, int copies, int threads) {
@@ -211,7 +258,7 @@ Candidate onednn_candidate(int64_t M, int64_t K, int64_t N, bool u8s8, int copie
     for (size_t i = 0; i < a_raw->size(); i += 4) (*a_raw)[i + 3] = 0x3C;
   auto a = std::make_shared<memory>(a_md, *eng, a_raw->data());
   auto c = std::make_shared<memory>(c_md, *eng);
-  Row row{u8s8 ? "onednn_u8s8" : "onednn_f32", "onednn", M, K, N, u8s8 ? 8 : 32, 0, threads, "-", 0,
+  Row row{u8s8 ? "onednn_u8s8" : "onednn_f32", onednn_isa(), M, K, N, u8s8 ? 8 : 32, 0, threads, "-", 0,
           double(K * N) * double(elem)};
   return {row, [=](int i) {
             omp_set_num_threads(threads);
@@ -294,23 +341,24 @@ int main(int argc, char** argv) {
     if (a == "--json") ctx.json = true;
     else if (a == "--quick") quick = true;
     else if (a == "--no-ort") ort = false;
+    else if (a == "--cpu-time") g_cpu_time = true;
     else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--threads" && i + 1 < argc) {
       thread_counts.clear();
       for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ",")) thread_counts.push_back(std::atoi(t));
     } else {
-      std::fprintf(stderr, "usage: bench_kernels [--json] [--quick] [--no-ort] [--reps R] [--threads 1,2] "
+      std::fprintf(stderr, "usage: bench_kernels [--json] [--quick] [--no-ort] [--cpu-time] [--reps R] [--threads 1,2] "
                            "[--only gemv|gemm|smollm2]\n");
       return 2;
     }
   }
   auto want = [&](const char* group) { return only.empty() || only == group; };
   cpuinfo_initialize();
-  std::printf("%s cpu: %s; avx2=%d fma=%d f16c=%d avx512f=%d avx512bw=%d avx512vl=%d avx512vnni=%d; kernels isa: %s\n",
+  std::printf("%s cpu: %s; avx2=%d fma=%d f16c=%d avx512f=%d avx512bw=%d avx512vl=%d avx512vnni=%d; kernels isa: %s; oneDNN isa: %s; clock: %s\n",
               ctx.json ? "#" : "", cpuinfo_get_package(0)->name, cpuinfo_has_x86_avx2(), cpuinfo_has_x86_fma3(),
               cpuinfo_has_x86_f16c(), cpuinfo_has_x86_avx512f(), cpuinfo_has_x86_avx512bw(),
-              cpuinfo_has_x86_avx512vl(), cpuinfo_has_x86_avx512vnni(), isa_name(active_isa()));
+              cpuinfo_has_x86_avx512vl(), cpuinfo_has_x86_avx512vnni(), isa_name(active_isa()), onednn_isa(), g_cpu_time ? "process cpu time" : "wall");
   const double min_s = quick ? 0.05 : 0.2;
   const int64_t K = 4096, N = 4096;
   for (int threads : thread_counts) {
@@ -355,6 +403,7 @@ int main(int argc, char** argv) {
         c.push_back(nbits_candidate(M, K, N, 4, 32, 4, ZeroPoints::none, 1, pool));
         c.push_back(nbits_candidate(M, K, N, 8, 32, 4, ZeroPoints::none, 1, pool));
         c.push_back(onednn_candidate(M, K, N, true, 1, threads));
+        c.push_back(int8_candidate(M, K, N, pool));
         if (!quick) {
           c.push_back(nbits_candidate(M, K, N, 4, 32, 0, ZeroPoints::none, 1, pool));
           c.push_back(dense_candidate(M, K, N, 1, pool));

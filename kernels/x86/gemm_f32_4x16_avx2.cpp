@@ -1,4 +1,4 @@
-// Dense fp32 GEMM on AVX2/FMA: a 4x16 register tile (8 ymm accumulators)
+// Dense fp32 GEMM on AVX2/FMA: a 6x16 register tile (12 ymm accumulators)
 // over 16-column B panels [k][16]. The packed path reads PackedF32 panels;
 // the strided path copies 256 x 16 slices of B into a stack panel first.
 #include <immintrin.h>
@@ -10,6 +10,9 @@ namespace {
 
 constexpr int64_t P = PackedF32::kPanel;
 constexpr int64_t kKc = 256;
+// Rows per tile: 6 x 16 columns = 12 accumulators + 2 weight vectors + 1
+// broadcast of the 16 ymm.
+constexpr int kMr = 6;
 
 // C[0:MR, 0:nr] (+)= A[0:MR, 0:kc] · panel[0:kc, 0:16]
 template <int MR>
@@ -29,7 +32,7 @@ void tile(const float* panel, int64_t kc, const float* A, int64_t lda, float* C,
   // after the k loop indexes it with constants (else it stores all 8
   // accumulators on every k step).
   alignas(32) float t[MR][P];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
     _mm256_store_ps(t[i], acc[i][0]);
     _mm256_store_ps(t[i] + 8, acc[i][1]);
@@ -53,8 +56,10 @@ void tile(const float* panel, int64_t kc, const float* A, int64_t lda, float* C,
 void rows(const float* panel, int64_t kc, const float* A, int64_t lda, int64_t M, float* C, int64_t ldc,
           int64_t nr, bool accumulate) {
   int64_t m = 0;
-  for (; m + 4 <= M; m += 4) tile<4>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate);
+  for (; m + kMr <= M; m += kMr) tile<kMr>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate);
   switch (M - m) {
+    case 5: tile<5>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    case 4: tile<4>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
     case 3: tile<3>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
     case 2: tile<2>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
     case 1: tile<1>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
@@ -68,7 +73,7 @@ void gemm_packed_f32_avx2(const float* panels, int64_t K, int64_t N, int64_t p0,
                           int64_t lda, int64_t M, float* Y, int64_t ldy) {
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t nr = N - p * P < P ? N - p * P : P;
-    // K in slices of kKc keeps the 4 x kKc slice of A in L1 across panels.
+    // K in slices of kKc keeps the 6 x kKc slice of A in L1 across panels.
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = K - k0 < kKc ? K - k0 : kKc;
       rows(panels + (p * K + k0) * P, kc, A + k0, lda, M, Y + p * P, ldy, nr, k0 > 0);

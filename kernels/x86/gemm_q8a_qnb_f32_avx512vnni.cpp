@@ -6,13 +6,19 @@
 namespace rllm::kernels::nbits {
 namespace {
 
+// On ymm0-31 (AVX-512VL), so tiles take more rows (kMr).
 struct DotVnni {
+  static constexpr int kRegs = 32;
   static __m256i quad4(__m256i acc, __m256i w, __m256i a) { return _mm256_dpbusd_epi32(acc, w, a); }
   static __m256i widen4(__m256i acc) { return acc; }  // already int32
-  // Unsigned operand |w| with w's sign moved onto a (|a| <= 127).
-  static __m256i quad8(__m256i acc, __m256i w_abs, __m256i w, __m256i a) {
-    return _mm256_dpbusd_epi32(acc, w_abs, _mm256_sign_epi8(a, w));
-  }
+  // 8-bit: the stored q - 128 turned back into q (u8, one xor per weight
+  // vector shared by the rows) times the s8 activations, no saturation; the
+  // zero point is then taken as given (load_zp's kUnsigned8).
+  static constexpr bool kUnsigned8 = true;
+  using W8 = __m256i;
+  static W8 prep8(__m256i v) { return _mm256_xor_si256(v, _mm256_set1_epi8(char(0x80))); }
+  static __m256i quad8(__m256i acc, W8 w, __m256i a) { return _mm256_dpbusd_epi32(acc, w, a); }
+  static void pin(__m256i& v) { __asm__("" : "+v"(v)); }
 };
 
 }  // namespace

@@ -14,8 +14,9 @@
 namespace rllm::kernels::nbits {
 namespace {
 
-// vpmaddubsw (u8 x s8 -> pairwise int16) + vpmaddwd.
+// vpmaddubsw (u8 x s8 -> pairwise int16) + vpmaddwd, on ymm0-15.
 struct DotAvx2 {
+  static constexpr int kRegs = 16;
   // 4-bit: u4 x s8 pair sums are <= 2 * 15 * 127 = 3810 in magnitude, so the
   // 8 quads of a 32-value chunk add up in int16 (<= 30480), widened once.
   static __m256i quad4(__m256i acc, __m256i w, __m256i a) {
@@ -23,24 +24,29 @@ struct DotAvx2 {
   }
   static __m256i widen4(__m256i acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
   // 8-bit: s8 x s8 as |w| x (a with w's sign); a pair sum (<= 2 * 128 * 127)
-  // fits int16 once, so it is widened every quad.
-  static __m256i quad8(__m256i acc, __m256i w_abs, __m256i w, __m256i a) {
-    __m256i p = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(a, w));
+  // fits int16 once, so it is widened every quad. The values stay q - 128.
+  static constexpr bool kUnsigned8 = false;
+  struct W8 {
+    __m256i abs, sign;
+  };
+  static W8 prep8(__m256i v) { return {_mm256_abs_epi8(v), v}; }
+  static __m256i quad8(__m256i acc, const W8& w, __m256i a) {
+    __m256i p = _mm256_maddubs_epi16(w.abs, _mm256_sign_epi8(a, w.sign));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
   }
+  // Keeps v in a register at this point of the instruction stream: the integer
+  // dot chains must stay sequential, or GCC's reassociation turns each into a
+  // tree whose products are all live at once and spills them.
+  static void pin(__m256i& v) { __asm__("" : "+x"(v)); }
 };
 
-// Keeps v in a register at this point of the instruction stream: the integer
-// dot chains must stay sequential, or GCC's reassociation turns each into a
-// tree whose products are all live at once and spills them.
-inline void pin(__m256i& v) { __asm__("" : "+x"(v)); }
-
-// Rows per register tile: 6 rows x 8 columns for 4-bit blocks of 32 (6
-// int16/int32 chunk sums + 6 f32 sums + weight, broadcast and mask = 16 ymm);
-// 4 where a tile needs a third set of sums (bs 16: two blocks per chunk;
-// bs > 32: int32 block sums across chunks) or 8-bit's |w| and w.
-template <int kBits, int kBs>
-constexpr int kMr = kBits == 4 && kBs == 32 ? 6 : 4;
+// Rows per tile. The f32 output sums stay in memory (see tile_q8a), so
+// registers hold the integer chunk sums: with 16 ymm, 8 rows for blocks of
+// 32 (8 chunk sums + weight, broadcast, nibble mask and temporaries), 4 where
+// a tile carries a second set (bs 16: two blocks per chunk; bs > 32: int32
+// block sums across chunks); with 32 (AVX-512VL), 12 and 8.
+template <typename Dot, int kBs>
+constexpr int kMr = Dot::kRegs == 32 ? (kBs == 32 ? 12 : 8) : (kBs == 32 ? 8 : 4);
 
 // Chunk sums for bs = 16 go to two accumulators (values 0-15: block 2j,
 // values 16-31: block 2j + 1); otherwise to one.
@@ -53,13 +59,17 @@ inline void tile_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64
   const int8_t* a[MR];
   const float* da[MR];
   const float* as[MR];
-  __m256 acc[MR];
+  // acc [MR][8]: the f32 sums, read and written once per block through a
+  // pointer the compiler cannot follow across chunks, so it does not keep
+  // them in registers (GCC spilled the integer chains instead).
+  alignas(32) float acc_buf[MR * 8];
+  float* acc = acc_buf;
   __m256i isum[MR];  // int32 block sums across chunks (bs > 32)
   for (int m = 0; m < MR; ++m) {
     a[m] = static_cast<const int8_t*>(act.data(m0 + m));
     da[m] = act.da(m0 + m);
     as[m] = act.asum(m0 + m);
-    acc[m] = _mm256_setzero_ps();
+    _mm256_store_ps(acc + m * 8, _mm256_setzero_ps());
     isum[m] = _mm256_setzero_si256();
   }
   // acc[m] += (scale * da) * (sums[m] - zp * asum) for block b: for integer
@@ -67,31 +77,35 @@ inline void tile_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64
   // int8 path adds (its block scale is scale_a * scale_b).
   auto block_done = [&](int64_t b, const __m256i* sums) {
     const __m256 s = _mm256_loadu_ps(scales + b * 8);
-    constexpr bool kZeroZp = kBits == 8 && kZp == ZeroPoints::none;  // 128 - 128
+    // Signed 8-bit values without zero points: 128 - 128.
+    constexpr bool kZeroZp = kBits == 8 && kZp == ZeroPoints::none && !Dot::kUnsigned8;
     [[maybe_unused]] __m256 zp;
-    if constexpr (!kZeroZp) zp = load_zp<kBits, kZp>(w, (p * nbp + b) * 8);
+    if constexpr (!kZeroZp) zp = load_zp<kBits, kZp, Dot::kUnsigned8>(w, (p * nbp + b) * 8);
     for (int m = 0; m < MR; ++m) {
       __m256 t = _mm256_cvtepi32_ps(sums[m]);
       if constexpr (!kZeroZp) t = _mm256_fnmadd_ps(zp, _mm256_broadcast_ss(as[m] + b), t);
-      acc[m] = _mm256_fmadd_ps(_mm256_mul_ps(s, _mm256_broadcast_ss(da[m] + b)), t, acc[m]);
+      const __m256 sum = _mm256_fmadd_ps(_mm256_mul_ps(s, _mm256_broadcast_ss(da[m] + b)), t, _mm256_load_ps(acc + m * 8));
+      _mm256_store_ps(acc + m * 8, sum);
     }
   };
   for (int64_t j = 0; j < n_chunks; ++j) {
+    __asm__ volatile("" : "+r"(acc));
     const uint8_t* cw = wp + j * (kBits == 4 ? 128 : 256);
     __m256i s0[MR], s1[MR];
     for (int m = 0; m < MR; ++m) s0[m] = s1[m] = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int t = 0; t < 4; ++t) {
       // Quad t (values 4t..) then quad t + 4 (values 16 + 4t..) of the chunk.
       for (int h = 0; h < 2; ++h) {
         const __m256i v = load_quads<kBits>(cw, t, h);
-        [[maybe_unused]] __m256i v_abs;
-        if constexpr (kBits == 8) v_abs = _mm256_abs_epi8(v);
+        [[maybe_unused]] typename Dot::W8 v8;
+        if constexpr (kBits == 8) v8 = Dot::prep8(v);
         for (int m = 0; m < MR; ++m) {
           const __m256i x = bcast4(a[m] + j * 32 + h * 16 + 4 * t);
           __m256i& dst = kBs == 16 && h == 1 ? s1[m] : s0[m];
           if constexpr (kBits == 4) dst = Dot::quad4(dst, v, x);
-          else dst = Dot::quad8(dst, v_abs, v, x);
-          pin(dst);
+          else dst = Dot::quad8(dst, v8, x);
+          Dot::pin(dst);
         }
       }
     }
@@ -114,7 +128,8 @@ inline void tile_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64
       }
     }
   }
-  for (int m = 0; m < MR; ++m) store_cols(Y + (m0 + m) * ldy + p * 8, acc[m], bias ? bias + p * 8 : nullptr, nr);
+  for (int m = 0; m < MR; ++m)
+    store_cols(Y + (m0 + m) * ldy + p * 8, _mm256_load_ps(acc + m * 8), bias ? bias + p * 8 : nullptr, nr);
 }
 
 // Rows [m0, m1) x one panel, in tiles of MR rows and one tail tile.
@@ -136,7 +151,7 @@ void rows_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t m1, 
 template <typename Dot, int kBits, int kBs, ZeroPoints kZp>
 void run_q8a(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0, int64_t n1,
              const float* bias, float* Y, int64_t ldy) {
-  constexpr int64_t MR = kMr<kBits, kBs>, kActBlockBytes = 128 << 10;
+  constexpr int64_t MR = kMr<Dot, kBs>, kActBlockBytes = 128 << 10;
   const int64_t mb = std::max<int64_t>(1, kActBlockBytes / act.stride / MR) * MR;
   for (int64_t mb0 = 0; mb0 < M; mb0 += mb) {
     const int64_t mb1 = std::min(M, mb0 + mb);

@@ -37,10 +37,11 @@ inline __m256i load_quads(const uint8_t* cw, int t, int h) {
 }
 
 // Zero points of the 8 columns at parameter index i (panel, block), as the
-// kernels use them: minus 128 for 8-bit (whose values are stored as q - 128).
-template <int kBits, ZeroPoints kZp>
+// kernels use them: minus 128 for 8-bit values read as stored (q - 128);
+// kUnsigned8: 8-bit values turned back into q by the kernel, zp as given.
+template <int kBits, ZeroPoints kZp, bool kUnsigned8 = false>
 inline __m256 load_zp(const PackedNBits& w, int64_t i) {
-  constexpr float kShift = kBits == 8 ? 128.0f : 0.0f;
+  constexpr float kShift = kBits == 8 && !kUnsigned8 ? 128.0f : 0.0f;
   if constexpr (kZp == ZeroPoints::none) {
     return _mm256_set1_ps(float(1 << (kBits - 1)) - kShift);
   } else if constexpr (kZp == ZeroPoints::packed_u8) {

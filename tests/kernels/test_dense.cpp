@@ -37,7 +37,8 @@ TEST_CASE("dense fp32 GEMM kernels match a float64 reference") {
       continue;
     }
     Isa prev = set_active_isa(k.isa);
-    for (int64_t M : {1, 3, 17})
+    // M = 10, 17: 6-row tiles and 4- and 5-row tails (AVX2); K = 300: two K slices of 256.
+    for (int64_t M : {1, 3, 10, 17})
       for (auto [K, N] : {std::pair<int64_t, int64_t>{1, 1}, {33, 37}, {64, 48}, {100, 5}, {300, 40}}) {
         INFO(k.name << " M=" << M << " K=" << K << " N=" << N);
         auto A = random_floats(size_t(M * K), 1), B = random_floats(size_t(K * N), 2);
