@@ -229,6 +229,13 @@ void add(const float* a, const float* b, float* y, int64_t n);
 void mul(const float* a, const float* b, float* y, int64_t n);
 float dot(const float* a, const float* b, int64_t n);
 void axpy(float alpha, const float* x, float* y, int64_t n);  // y += alpha * x
+// Decode attention over n cached rows for ng query heads that share them
+// (one KV head's group): q [ng, hd], k and v [n, hd].
+// scores[g * lds + j] = scale * dot(q_g, k_j), as dot() computes it.
+void attn_scores(const float* q, int64_t ng, const float* k, int64_t n, int64_t hd, float scale, float* scores,
+                 int64_t lds);
+// y [ng, hd]: y_g += p[g * ldp + j] * v_j for j = 0..n-1 in order, as axpy() would.
+void attn_accumulate(const float* p, int64_t ldp, int64_t ng, const float* v, int64_t n, int64_t hd, float* y);
 void f16_to_f32(const uint16_t* x, float* y, int64_t n);
 void f32_to_f16(const float* x, uint16_t* y, int64_t n);  // round to nearest even
 // Symmetric per block: scales[b] = max|x| / 127 over block b, q = round(x / scale)
@@ -254,6 +261,9 @@ void add(const float* a, const float* b, float* y, int64_t n);
 void mul(const float* a, const float* b, float* y, int64_t n);
 float dot(const float* a, const float* b, int64_t n);
 void axpy(float alpha, const float* x, float* y, int64_t n);
+void attn_scores(const float* q, int64_t ng, const float* k, int64_t n, int64_t hd, float scale, float* scores,
+                 int64_t lds);
+void attn_accumulate(const float* p, int64_t ldp, int64_t ng, const float* v, int64_t n, int64_t hd, float* y);
 void f16_to_f32(const uint16_t* x, float* y, int64_t n);
 void f32_to_f16(const float* x, uint16_t* y, int64_t n);
 void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float* scales);

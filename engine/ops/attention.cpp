@@ -138,6 +138,61 @@ void attend_prefill(const AttnParams& p, const float* qr, int64_t B, int64_t S, 
   });
 }
 
+// One new token per row (decode): one unit of work is (row b, KV head), whose
+// `group` query heads [group, hd] are contiguous in q and y. Per block of
+// cached keys, attn_scores reads each key once for the whole group; the
+// scores [group, len] are soft-capped and softmaxed per head over [first, pos],
+// then attn_accumulate reads each value once: y_g = P_g · V.
+// qr [B, nh*hd] (rotated), y [B, nh*hd].
+void attend_decode(const AttnParams& p, const float* qr, int64_t B, int64_t hd, float scale, const KvCache& kv,
+                   const BatchState& bs, float* y, ThreadPool& pool) {
+  const int nh = p.num_heads, kvh = p.kv_heads, group = nh / kvh;
+  const int64_t elem = kv.config().dtype == DType::f16 ? 2 : 4;
+  pool.parallel_for(B * kvh, 1, [&](int64_t u0, int64_t u1) {
+    // Grown, never shrunk: a steady decode step allocates nothing here.
+    thread_local std::vector<float> scores, scratch;
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t b = u / kvh, pos = bs.n_past[b];
+      const int kh = static_cast<int>(u % kvh);
+      // local_window_size W: the last W keys (pos - W, pos], as onnxruntime and Hugging Face mask
+      const int64_t first = p.window > 0 && pos >= p.window ? pos - p.window + 1 : 0, len = pos - first + 1;
+      if (scores.size() < static_cast<size_t>(group * len)) scores.resize(static_cast<size_t>(group * len));
+      const float* qg = qr + b * nh * hd + int64_t(kh) * group * hd;
+      float* yg = y + b * nh * hd + int64_t(kh) * group * hd;
+      const int seq = bs.seqs[b];
+      // A block's rows of one head are one page or less (16 x 64 f32 = 4 KB), where hardware
+      // prefetchers stop: the next block is fetched while this one is read.
+      auto prefetch_block = [&](int kvi, int64_t t) {
+        if (t > pos) return;
+        const auto* a = static_cast<const char*>(kv.slot(seq, p.layer, kvi, kh, t));
+        const int64_t bytes = kv.contiguous(t, pos + 1) * hd * elem;
+        for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(a + o);
+      };
+      prefetch_block(0, first);
+      for (int64_t t = first, n; t <= pos; t += n) {
+        n = kv.contiguous(t, pos + 1);
+        prefetch_block(0, t + n);
+        const float* keys = load(kv, kv.slot(seq, p.layer, 0, kh, t), n, hd, scratch);
+        kernels::attn_scores(qg, group, keys, n, hd, scale, scores.data() + (t - first), len);
+      }
+      prefetch_block(1, first);
+      for (int g = 0; g < group; ++g) {
+        float* s = scores.data() + g * len;
+        if (p.softcap > 0)
+          for (int64_t j = 0; j < len; ++j) s[j] = p.softcap * std::tanh(s[j] / p.softcap);
+        kernels::softmax(s, len);
+      }
+      std::memset(yg, 0, sizeof(float) * group * hd);
+      for (int64_t t = first, n; t <= pos; t += n) {
+        n = kv.contiguous(t, pos + 1);
+        prefetch_block(1, t + n);
+        const float* values = load(kv, kv.slot(seq, p.layer, 1, kh, t), n, hd, scratch);
+        kernels::attn_accumulate(scores.data() + (t - first), len, group, values, n, hd, yg);
+      }
+    }
+  });
+}
+
 // q [B, S, nh*hd], k/v [B, S, kvh*hd] (row strides given) -> y [B, S, nh*hd].
 Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float* k, const float* v,
               int64_t kv_stride, int64_t B, int64_t S, int64_t hd, bool f16_model, float* y, ExecContext& ctx) {
@@ -154,8 +209,10 @@ Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float
                          std::to_string(hd));
   const int nh = p.num_heads, kvh = p.kv_heads;
   const int64_t rot = p.rotary ? p.cos.dim(1) * 2 : 0;
-  std::vector<float> qr(static_cast<size_t>(B * S * nh * hd));
-  std::vector<float> row(static_cast<size_t>(hd)), cos_buf, sin_buf;
+  // Grown, never shrunk: a steady decode step allocates nothing here.
+  thread_local std::vector<float> qr, row, cos_buf, sin_buf;
+  if (qr.size() < static_cast<size_t>(B * S * nh * hd)) qr.resize(static_cast<size_t>(B * S * nh * hd));
+  if (row.size() < static_cast<size_t>(hd)) row.resize(static_cast<size_t>(hd));
   for (int64_t b = 0; b < B; ++b) {
     if (p.rotary) RLLM_RETURN_IF_ERROR(check_rotary(p, bs.n_past[b] + S, hd));
     for (int64_t i = 0; i < S; ++i) {
@@ -185,39 +242,7 @@ Status attend(const AttnParams& p, const float* q, int64_t q_stride, const float
     attend_prefill(p, qr.data(), B, S, hd, scale, kv, bs, y, *ctx.pool);
     return ok_status();
   }
-  const int group = nh / kvh;
-  int64_t max_len = 0;
-  for (int64_t b = 0; b < B; ++b) max_len = std::max(max_len, bs.n_past[b] + S);
-  // One unit of work = one (row, token, head) query.
-  ctx.pool->parallel_for(B * S * nh, 1, [&](int64_t u0, int64_t u1) {
-    std::vector<float> scores(static_cast<size_t>(max_len)), scratch;
-    for (int64_t u = u0; u < u1; ++u) {
-      int64_t h = u % nh, bi = u / nh, b = bi / S, i = bi % S;
-      int64_t pos = bs.n_past[b] + i;
-      // local_window_size W: the last W keys (pos - W, pos], as onnxruntime and Hugging Face mask
-      int64_t first = p.window > 0 && pos >= p.window ? pos - p.window + 1 : 0;
-      const float* qh = qr.data() + bi * nh * hd + h * hd;
-      int kh = static_cast<int>(h / group);
-      int seq = bs.seqs[b];
-      for (int64_t t = first, n; t <= pos; t += n) {
-        n = kv.contiguous(t, pos + 1);
-        const float* keys = load(kv, kv.slot(seq, p.layer, 0, kh, t), n, hd, scratch);
-        for (int64_t j = 0; j < n; ++j) {
-          float s = kernels::dot(qh, keys + j * hd, hd) * scale;
-          if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
-          scores[t - first + j] = s;
-        }
-      }
-      kernels::softmax(scores.data(), pos - first + 1);
-      float* yh = y + bi * nh * hd + h * hd;
-      std::memset(yh, 0, sizeof(float) * hd);
-      for (int64_t t = first, n; t <= pos; t += n) {
-        n = kv.contiguous(t, pos + 1);
-        const float* values = load(kv, kv.slot(seq, p.layer, 1, kh, t), n, hd, scratch);
-        for (int64_t j = 0; j < n; ++j) kernels::axpy(scores[t - first + j], values + j * hd, yh, hd);
-      }
-    }
-  });
+  attend_decode(p, qr.data(), B, hd, scale, kv, bs, y, *ctx.pool);
   return ok_status();
 }
 

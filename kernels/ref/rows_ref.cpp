@@ -105,6 +105,17 @@ void axpy(float alpha, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
+void attn_scores(const float* q, int64_t ng, const float* k, int64_t n, int64_t hd, float scale, float* scores,
+                 int64_t lds) {
+  for (int64_t g = 0; g < ng; ++g)
+    for (int64_t j = 0; j < n; ++j) scores[g * lds + j] = dot(q + g * hd, k + j * hd, hd) * scale;
+}
+
+void attn_accumulate(const float* p, int64_t ldp, int64_t ng, const float* v, int64_t n, int64_t hd, float* y) {
+  for (int64_t g = 0; g < ng; ++g)
+    for (int64_t j = 0; j < n; ++j) axpy(p[g * ldp + j], v + j * hd, y + g * hd, hd);
+}
+
 void f16_to_f32(const uint16_t* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = half_to_float(x[i]);
 }

@@ -49,6 +49,13 @@ void add(const float* a, const float* b, float* y, int64_t n) { RLLM_ROW(add, a,
 void mul(const float* a, const float* b, float* y, int64_t n) { RLLM_ROW(mul, a, b, y, n); }
 float dot(const float* a, const float* b, int64_t n) { return RLLM_ROW(dot, a, b, n); }
 void axpy(float alpha, const float* x, float* y, int64_t n) { RLLM_ROW(axpy, alpha, x, y, n); }
+void attn_scores(const float* q, int64_t ng, const float* k, int64_t n, int64_t hd, float scale, float* scores,
+                 int64_t lds) {
+  RLLM_ROW(attn_scores, q, ng, k, n, hd, scale, scores, lds);
+}
+void attn_accumulate(const float* p, int64_t ldp, int64_t ng, const float* v, int64_t n, int64_t hd, float* y) {
+  RLLM_ROW(attn_accumulate, p, ldp, ng, v, n, hd, y);
+}
 void f16_to_f32(const uint16_t* x, float* y, int64_t n) { RLLM_ROW(f16_to_f32, x, y, n); }
 void f32_to_f16(const float* x, uint16_t* y, int64_t n) { RLLM_ROW(f32_to_f16, x, y, n); }
 void quantize_row_i8(const float* x, int64_t n, int64_t block, int8_t* q, float* scales) {

@@ -167,3 +167,39 @@ TEST_CASE("dispatched row kernels match the scalar twins on every ISA this CPU r
     set_active_isa(prev);
   }
 }
+
+// Decode attention's group kernels replace one dot() per (head, key) and one
+// axpy() per (head, value): they must give the same bits on every ISA (the
+// decode output does not change), and the scalar twin's within rounding.
+TEST_CASE("attention group kernels equal dot and axpy per head, and the scalar twins") {
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni, Isa::neon}) {
+    if (!isa_supported(isa)) continue;
+    Isa prev = set_active_isa(isa);
+    for (int64_t hd : {64, 72, 20, 5})
+      for (int64_t ng : {1, 3, 5})
+        for (int64_t n : {1, 16, 7}) {
+          INFO("isa=" << isa_name(isa) << " hd=" << hd << " ng=" << ng << " n=" << n);
+          const int64_t lds = n + 3;
+          auto q = random_floats(static_cast<size_t>(ng * hd), 11);
+          auto k = random_floats(static_cast<size_t>(n * hd), 12);
+          auto v = random_floats(static_cast<size_t>(n * hd), 13);
+          auto p = random_floats(static_cast<size_t>(ng * lds), 14, 0.0f, 1.0f);
+          std::vector<float> s(static_cast<size_t>(ng * lds), -7.0f), sr = s, s1 = s;
+          attn_scores(q.data(), ng, k.data(), n, hd, 0.125f, s.data(), lds);
+          ref::attn_scores(q.data(), ng, k.data(), n, hd, 0.125f, sr.data(), lds);
+          for (int64_t g = 0; g < ng; ++g)
+            for (int64_t j = 0; j < n; ++j) s1[g * lds + j] = dot(q.data() + g * hd, k.data() + j * hd, hd) * 0.125f;
+          CHECK(s == s1);
+          for (size_t i = 0; i < s.size(); ++i) CHECK(s[i] == doctest::Approx(sr[i]).epsilon(1e-5).scale(1.0));
+          auto y0 = random_floats(static_cast<size_t>(ng * hd), 15);
+          std::vector<float> y = y0, yr = y0, y1 = y0;
+          attn_accumulate(p.data(), lds, ng, v.data(), n, hd, y.data());
+          ref::attn_accumulate(p.data(), lds, ng, v.data(), n, hd, yr.data());
+          for (int64_t g = 0; g < ng; ++g)
+            for (int64_t j = 0; j < n; ++j) axpy(p[g * lds + j], v.data() + j * hd, y1.data() + g * hd, hd);
+          CHECK(y == y1);
+          for (size_t i = 0; i < y.size(); ++i) CHECK(y[i] == doctest::Approx(yr[i]).epsilon(1e-5).scale(1.0));
+        }
+    set_active_isa(prev);
+  }
+}
