@@ -189,7 +189,7 @@ Result<Tensor> Model::forward(KvCache& cache, const std::vector<int>& seqs,
       return st;
     }
   }
-  std::unordered_map<std::string, Tensor> inputs;
+  auto& inputs = inputs_;
   inputs[input_ids_] = filled(ids_type_, {B, S}, [&](int64_t i) { return tokens[i / S][i % S]; });
   // Rows are right-aligned in the mask: a shorter row has zeros on the left.
   inputs[attention_mask_] = filled(mask_type_, {B, max_total}, [&](int64_t i) {
@@ -203,15 +203,19 @@ Result<Tensor> Model::forward(KvCache& cache, const std::vector<int>& seqs,
     for (const auto& name : past_names_)
       inputs[name] = Tensor::view(DType::f32, {B, kv_.kv_heads, max_past, kv_.head_dim}, nullptr);
   for (const auto& t : kv_tensors_) inputs[t.past] = gather_past(cache, bs, t.layer, t.kv, t.dtype);
-  std::vector<std::string> outputs{logits_};
-  for (const auto& t : kv_tensors_) outputs.push_back(t.present);
+  if (outputs_.empty()) {
+    outputs_.push_back(logits_);
+    for (const auto& t : kv_tensors_) outputs_.push_back(t.present);
+  }
   ExecContext ctx;
   ctx.pool = pool_.get();
   ctx.kv = &cache;
   ctx.batch = &bs;
   RunOptions ro;
   ro.last_position_only = which == Logits::last;
-  auto out = plan_->run(inputs, outputs, ctx, ro);
+  auto out = plan_->run(inputs, outputs_, ctx, ro);
+  // The past tensors gathered for kv_tensors_ are not held between steps.
+  for (const auto& t : kv_tensors_) inputs[t.past] = Tensor();
   Status st = out.ok() ? ok_status() : out.status();
   for (size_t i = 0; i < kv_tensors_.size() && st.ok(); ++i) {
     const KvTensor& t = kv_tensors_[i];

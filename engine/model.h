@@ -82,6 +82,10 @@ class Model {
     DType dtype = DType::f32;
   };
   std::vector<KvTensor> kv_tensors_;
+  // forward()'s graph inputs and outputs by name, kept so a decode step does
+  // not rebuild the map's nodes and keys.
+  std::unordered_map<std::string, Tensor> inputs_;
+  std::vector<std::string> outputs_;
 };
 
 }  // namespace rllm

@@ -59,7 +59,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
   auto id_of = [&](const std::string& name) {
     auto [it, inserted] = plan->ids_.emplace(name, static_cast<int>(plan->ids_.size()));
     if (inserted) {
-      plan->constants_.emplace_back();
+      plan->values_.emplace_back();
       plan->is_constant_.push_back(false);
     }
     return it->second;
@@ -73,7 +73,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
   std::vector<const OnnxTensor*> initializer;  // value id -> its initializer, if any
   for (const auto& t : g.initializers) {
     int id = id_of(t.name);
-    plan->constants_[id] = tensor_of(t);
+    plan->values_[id] = tensor_of(t);
     plan->is_constant_[id] = true;
     set_producer(id, -1);
     if (initializer.size() <= static_cast<size_t>(id)) initializer.resize(id + 1, nullptr);
@@ -165,7 +165,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
         continue;
       }
       int id = plan->ids_[in];
-      lc.constants.push_back(plan->is_constant_[id] ? &plan->constants_[id] : nullptr);
+      lc.constants.push_back(plan->is_constant_[id] ? &plan->values_[id] : nullptr);
       if (!plan->is_constant_[id]) all_constant = false;
       if (lc.kv_layer < 0 && options.kv_layer_of && producer[id] == -1 && !plan->is_constant_[id])
         lc.kv_layer = options.kv_layer_of(in);
@@ -174,18 +174,18 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
     auto op = (*factory)(lc);
     if (!op.ok()) return op.status();
 
-    Step step{&n, std::move(op).value(), {}, {}, {}};
+    Step step{&n, std::move(op).value(), {}, {}, {}, {}, {}, {}};
     for (const auto& in : n.inputs) step.inputs.push_back(in.empty() ? -1 : plan->ids_[in]);
     for (const auto& o : n.outputs) step.outputs.push_back(o.empty() ? -1 : plan->ids_[o]);
 
     if (all_constant) {
       std::vector<Tensor> ins, outs(n.outputs.size());
-      for (int id : step.inputs) ins.push_back(id < 0 ? Tensor() : plan->constants_[id]);
+      for (int id : step.inputs) ins.push_back(id < 0 ? Tensor() : plan->values_[id]);
       Status s = step.op->run(ins, outs, fold_ctx);
       if (!s.ok()) return Status::error(n.describe() + ": folding at load: " + s.message());
       for (size_t k = 0; k < outs.size(); ++k) {
         if (step.outputs[k] < 0) continue;
-        plan->constants_[step.outputs[k]] = std::move(outs[k]);
+        plan->values_[step.outputs[k]] = std::move(outs[k]);
         plan->is_constant_[step.outputs[k]] = true;
       }
       ++plan->folded_;
@@ -259,39 +259,95 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
   for (size_t id = 0; id < last.size(); ++id)
     if (last[id] >= 0 && !plan->is_constant_[id] && !keep.count(static_cast<int>(id)))
       plan->steps_[last[id]].release.push_back(static_cast<int>(id));
+
+  for (const auto& name : plan->graph_inputs_) plan->graph_input_ids_.push_back(plan->ids_[name]);
+  for (Step& step : plan->steps_) {
+    step.in.resize(step.inputs.size());
+    step.out.resize(step.outputs.size());
+    step.repeat_of.assign(step.inputs.size(), -1);
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      const int id = step.inputs[i];
+      if (id < 0) continue;
+      if (plan->is_constant_[id]) {
+        step.in[i] = plan->values_[id];
+        continue;
+      }
+      for (size_t j = 0; j < i; ++j)
+        if (step.inputs[j] == id) {
+          step.repeat_of[i] = static_cast<int>(j);
+          break;
+        }
+    }
+  }
   return plan;
+}
+
+void Plan::unbind(Step& step) {
+  for (size_t i = 0; i < step.inputs.size(); ++i) {
+    const int id = step.inputs[i];
+    if (id < 0 || is_constant_[id]) continue;
+    if (step.repeat_of[i] >= 0) step.in[i] = Tensor();
+    else std::swap(step.in[i], values_[id]);
+  }
+}
+
+void Plan::clear_activations() {
+  for (size_t id = 0; id < values_.size(); ++id)
+    if (!is_constant_[id]) values_[id] = Tensor();
 }
 
 Result<std::vector<Tensor>> Plan::run(const std::unordered_map<std::string, Tensor>& inputs,
                                       const std::vector<std::string>& outputs, ExecContext& ctx,
                                       const RunOptions& run_options) {
   ScopedBufferPool recycle(buffers_.get());
-  std::vector<Tensor> values = constants_;
-  for (const auto& name : graph_inputs_) {
-    auto it = inputs.find(name);
-    if (it == inputs.end()) return Status::error("graph input '" + name + "' was not given");
-    values[ids_[name]] = it->second;
+  for (size_t i = 0; i < graph_inputs_.size(); ++i) {
+    auto it = inputs.find(graph_inputs_[i]);
+    if (it == inputs.end()) {
+      clear_activations();
+      return Status::error("graph input '" + graph_inputs_[i] + "' was not given");
+    }
+    values_[graph_input_ids_[i]] = it->second;
   }
-  std::vector<Tensor> ins, outs;
+  Tensor whole;  // the uncut input of last_position_step_
   for (size_t k = 0; k < steps_.size(); ++k) {
     Step& step = steps_[k];
-    ins.clear();
-    for (int id : step.inputs) ins.push_back(id < 0 ? Tensor() : values[id]);
-    if (run_options.last_position_only && static_cast<int>(k) == last_position_step_)
-      ins[0] = last_position(ins[0]);
-    outs.assign(step.outputs.size(), Tensor());
-    Status s = step.op->run(ins, outs, ctx);
-    if (!s.ok()) return Status::error(step.node->describe() + ": " + s.message());
-    for (size_t k = 0; k < outs.size(); ++k)
-      if (step.outputs[k] >= 0) values[step.outputs[k]] = std::move(outs[k]);
-    for (int id : step.release) values[id] = Tensor();
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      const int id = step.inputs[i];
+      if (id < 0 || is_constant_[id]) continue;
+      if (step.repeat_of[i] >= 0) step.in[i] = step.in[step.repeat_of[i]];
+      else std::swap(step.in[i], values_[id]);
+    }
+    const bool cut = run_options.last_position_only && static_cast<int>(k) == last_position_step_ &&
+                     step.in[0].rank() == 3 && step.in[0].dim(1) > 1;
+    if (cut) {
+      whole = std::move(step.in[0]);
+      step.in[0] = last_position(whole);
+    }
+    Status s = step.op->run(step.in, step.out, ctx);
+    if (cut) step.in[0] = std::move(whole);
+    unbind(step);
+    if (!s.ok()) {
+      for (Tensor& t : step.out) t = Tensor();
+      clear_activations();
+      return Status::error(step.node->describe() + ": " + s.message());
+    }
+    for (size_t o = 0; o < step.out.size(); ++o) {
+      if (step.outputs[o] >= 0) values_[step.outputs[o]] = std::move(step.out[o]);
+      step.out[o] = Tensor();
+    }
+    for (int id : step.release) values_[id] = Tensor();
   }
   std::vector<Tensor> result;
+  result.reserve(outputs.size());
   for (const auto& name : outputs) {
     auto it = ids_.find(name);
-    if (it == ids_.end()) return Status::error("graph has no output '" + name + "'");
-    result.push_back(values[it->second]);
+    if (it == ids_.end()) {
+      clear_activations();
+      return Status::error("graph has no output '" + name + "'");
+    }
+    result.push_back(values_[it->second]);
   }
+  clear_activations();
   return result;
 }
 

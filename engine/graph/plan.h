@@ -56,12 +56,26 @@ class Plan {
     std::vector<int> inputs;   // value ids, -1 for an omitted input
     std::vector<int> outputs;  // value ids, -1 for an omitted output
     std::vector<int> release;  // values whose last use is this step
+    // The op's arguments, kept between runs so a step allocates no vectors:
+    // constant inputs are filled once at build; activations are swapped in
+    // from values_ for the call and back after it.
+    std::vector<Tensor> in, out;
+    // Per input: the earlier input position holding the same value, or -1.
+    std::vector<int> repeat_of;
   };
+
+  // Swaps a step's activation inputs back into values_.
+  void unbind(Step& step);
+  // Drops every value but the constants (after a run, or when one fails).
+  void clear_activations();
 
   std::shared_ptr<const OnnxGraph> graph_keep_;
   std::unordered_map<std::string, int> ids_;
-  std::vector<Tensor> constants_;   // by value id; dtype undefined when not constant
+  // By value id: the constants, set at build, and during a run the graph
+  // inputs and live activations; dtype undefined otherwise.
+  std::vector<Tensor> values_;
   std::vector<bool> is_constant_;
+  std::vector<int> graph_input_ids_;  // ids of graph_inputs_
   std::vector<std::string> graph_inputs_;
   std::vector<Step> steps_;
   // Step whose input 0 [B, S, K] is cut to its last position under
