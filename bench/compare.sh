@@ -13,10 +13,14 @@ MATPLOTLIB=3.10.8
 
 # llama.cpp: llama-cpp-python built from source for this CPU, on first use.
 # --no-cache-dir: never reuse a wheel compiled natively on another machine.
+# -U__AMX_INT8__: on CPUs with AMX (Sapphire Rapids Xeons) -march=native turns on ggml's AMX
+# backend, whose mul_mat segfaults on the first decode (llama.cpp issue 20824, open upstream);
+# without the macro ggml runs its AVX-512 VNNI kernels.
 have=$("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null || true)
 if [ "$have" != "$LLAMA_CPP_PYTHON" ]; then
   echo "compare: building llama-cpp-python $LLAMA_CPP_PYTHON from source (GGML_NATIVE=ON); ~20 min on 2 cores" >&2
-  flock "$LOCK" env CMAKE_ARGS="-DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+  flock "$LOCK" env CMAKE_ARGS="-DGGML_NATIVE=ON -DCMAKE_C_FLAGS=-U__AMX_INT8__ -DCMAKE_CXX_FLAGS=-U__AMX_INT8__" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
     "$PY" -m pip install --no-binary llama-cpp-python --no-cache-dir "llama-cpp-python==$LLAMA_CPP_PYTHON"
 fi
 "$PY" -c 'import matplotlib' 2>/dev/null || "$PY" -m pip install "matplotlib==$MATPLOTLIB"

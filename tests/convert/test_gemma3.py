@@ -161,11 +161,10 @@ def accuracy_level_0_copy(folder: str, out_dir: str) -> str:
             if a.name == "accuracy_level":
                 a.i = 0
     onnx.save(m, os.path.join(out_dir, "model.onnx"))
+    # Copied, not hard-linked: onnx refuses external data with more than one link, so a
+    # link left behind by a crashed run would fail every later onnx.load of the cache.
     for f in ("model.onnx.data", "genai_config.json"):
-        try:
-            os.link(os.path.join(folder, f), os.path.join(out_dir, f))
-        except OSError:
-            shutil.copy(os.path.join(folder, f), os.path.join(out_dir, f))
+        shutil.copy(os.path.join(folder, f), os.path.join(out_dir, f))
     return out_dir
 
 
