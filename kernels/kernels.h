@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -78,7 +79,7 @@ class PackedNBits {
   const float* zp_f32() const { return reinterpret_cast<const float*>(data_.get() + zp_off_); }  // if typed
 
  private:
-  friend PackedNBits pack_nbits(const NBitsWeights&, int, ThreadPool*);
+  friend PackedNBits pack_nbits(const NBitsWeights&, int, ThreadPool*, const std::function<void(int64_t, int64_t)>&);
   int64_t n_ = 0, k_ = 0, kp_ = 0, nb_ = 0;
   int bits_ = 4, bs_ = 32, accuracy_level_ = 0;
   ZeroPoints zp_ = ZeroPoints::none;
@@ -89,7 +90,10 @@ class PackedNBits {
 // accuracy_level as ORT: 4 = int8 activations quantized per block on the fly,
 // integer dot products; 0/1/2/3 = fp32 activations.
 // Panels are independent: a pool (nullable) splits them across threads.
-PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool = nullptr);
+// rows_packed, if set, is called (from the packing threads) with each range of
+// rows [n0, n1) of w once packed, so the caller may release their source.
+PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool = nullptr,
+                       const std::function<void(int64_t, int64_t)>& rows_packed = {});
 // Y[M,N] = A[M,K] · Wᵀ (+ bias[N] if non-null). Splits N on `pool`.
 void matmul_nbits(const PackedNBits& w, const float* A, int64_t M, const float* bias, float* Y,
                   ThreadPool& pool);

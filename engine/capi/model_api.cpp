@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/capi/handles.h"
+#include "engine/model_files.h"
 #include "kernels/kernels.h"
 #include "runllm.h"
 
@@ -125,11 +126,16 @@ rllm_status rllm_model_load(rllm_model* model, const char* path, const rllm_mode
     if (rllm_status s = check_options(m, o); s != RLLM_OK) return s;
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return m->fail(RLLM_ERR_NOT_FOUND, std::string(path) + ": no such file or folder");
-    auto loaded = Model::load(path, to_engine(o));
-    if (!loaded.ok()) return m->fail(RLLM_ERR_MODEL, loaded.status().message());
+    auto files = ModelFiles::locate(path);
+    if (!files.ok()) return m->fail(RLLM_ERR_MODEL, files.status().message());
+    // The tokenizer before the weights: parsing a large vocabulary's JSON takes
+    // a transient several times the file (Gemma-3's 33 MB: ~235 MB), which then
+    // is freed before the repacked weights exist rather than on top of them.
     // A folder without a (usable) tokenizer still runs on token ids; the text
     // functions report why there is none.
-    auto tk = Tokenizer::load_folder(loaded.value()->files().dir);
+    auto tk = Tokenizer::load_folder(files.value().dir);
+    auto loaded = Model::load(path, to_engine(o));
+    if (!loaded.ok()) return m->fail(RLLM_ERR_MODEL, loaded.status().message());
     if (tk.ok()) m->tokenizer = std::move(tk).value();
     else m->tokenizer_error = tk.status().message();
     m->model = std::move(loaded).value();

@@ -57,6 +57,11 @@ struct LoadContext {
   int kv_layer = -1;
   // For packing weights at load on every thread (null: the calling thread).
   ThreadPool* pool = nullptr;
+  // Set when nothing but this op's packed copy will read its weight input (B of
+  // MatMulNBits): releases source bytes as they are packed, so a large weight's
+  // mapped pages and its packed copy are never both resident. May be called
+  // from the pool's threads.
+  std::function<void(const void*, size_t)> release_source;
 
   const Tensor* constant(size_t i) const { return i < constants.size() ? constants[i] : nullptr; }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }

@@ -142,22 +142,48 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
   for (const auto& n : g.nodes)
     for (const auto& in : n.inputs)
       if (!in.empty()) ++readers[plan->ids_[in]];
-  auto drop_mapped = [&](const OnnxTensor& t) {
-    if (t.data == nullptr || t.nbytes == 0) return;
-    std::vector<const MappedFile*> files{model.file.get()};
-    for (const auto& [loc, f] : model.external_files) files.push_back(f.get());
+  std::vector<const MappedFile*> files{model.file.get()};
+  for (const auto& [loc, f] : model.external_files) files.push_back(f.get());
+  auto drop_range = [files](const void* p, size_t bytes) {
+    const auto* b = static_cast<const uint8_t*>(p);
     for (const MappedFile* f : files) {
-      if (f == nullptr || t.data < f->data() || t.data >= f->data() + f->size()) continue;
-      f->drop_pages(t.data, t.nbytes);
+      if (f == nullptr || b < f->data() || b >= f->data() + f->size()) continue;
+      f->drop_pages(b, bytes);
       return;
     }
   };
+  auto drop_mapped = [&](const OnnxTensor& t) {
+    if (t.data != nullptr && t.nbytes > 0) drop_range(t.data, t.nbytes);
+  };
+  // A tied embedding, as the GenAI builder writes it: GatherBlockQuantized over
+  // a Reshape of the lm_head's MatMulNBits weight (and the same scales and zero
+  // points). The lookup reads the lm_head's packed copy (bound below), so the
+  // table is read by its packing only.
+  auto input_name = [](const OnnxNode& n, size_t i) { return i < n.inputs.size() ? n.inputs[i] : std::string(); };
+  auto tied_table = [&](const OnnxNode& gather) -> std::string {
+    if (gather.domain != "com.microsoft" || gather.op_type != "GatherBlockQuantized" || gather.inputs.empty()) return {};
+    int data = plan->ids_[gather.inputs[0]];
+    int reshape = producer[data];
+    if (reshape < 0 || g.nodes[reshape].op_type != "Reshape" || readers[data] != 1) return {};
+    return g.nodes[reshape].inputs[0];
+  };
+  std::vector<bool> packed_only(plan->ids_.size(), false);  // value id -> read by one packing op only
+  for (const auto& n : g.nodes) {
+    if (n.domain == "com.microsoft" && n.op_type == "MatMulNBits" && n.inputs.size() > 1 && readers[plan->ids_[n.inputs[1]]] == 1)
+      packed_only[plan->ids_[n.inputs[1]]] = true;
+    std::string table = tied_table(n);
+    if (!table.empty() && readers[plan->ids_[table]] == 2) packed_only[plan->ids_[table]] = true;
+  }
 
   ExecContext fold_ctx;
   fold_ctx.pool = &pool;
   for (int i : order) {
     const OnnxNode& n = g.nodes[i];
-    LoadContext lc{n, model.opset(n.domain), {}, -1, &pool};
+    LoadContext lc{n, model.opset(n.domain), {}, -1, &pool, {}};
+    if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+      int b = plan->ids_[n.inputs[1]];
+      if (packed_only[b] && static_cast<size_t>(b) < initializer.size() && initializer[b]) lc.release_source = drop_range;
+    }
     bool all_constant = true;
     for (const auto& in : n.inputs) {
       if (in.empty()) {
@@ -200,21 +226,14 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
     plan->steps_.push_back(std::move(step));
   }
 
-  // A tied embedding, as the GenAI builder writes it (GatherBlockQuantized over
-  // a Reshape of the lm_head's MatMulNBits weight, same scales and zero points),
-  // reads its rows from the lm_head's packed copy; the mapped table is then
-  // read by nothing and dropped like any packed weight.
+  // Tied embeddings read their rows from the lm_head's packed copy.
   std::unordered_map<std::string, const Step*> packed_by_weight;
   for (const Step& s : plan->steps_)
     if (s.op->packed_nbits() != nullptr && s.node->inputs.size() > 1) packed_by_weight[s.node->inputs[1]] = &s;
-  auto input_name = [](const OnnxNode& n, size_t i) { return i < n.inputs.size() ? n.inputs[i] : std::string(); };
   for (Step& s : plan->steps_) {
     const OnnxNode& n = *s.node;
-    if (n.domain != "com.microsoft" || n.op_type != "GatherBlockQuantized" || n.inputs.empty()) continue;
-    int data = plan->ids_[n.inputs[0]];
-    int reshape = producer[data];
-    if (reshape < 0 || g.nodes[reshape].op_type != "Reshape" || readers[data] != 1) continue;
-    const std::string& table = g.nodes[reshape].inputs[0];
+    const std::string table = tied_table(n);
+    if (table.empty()) continue;
     auto it = packed_by_weight.find(table);
     if (it == packed_by_weight.end()) continue;
     const OnnxNode& lm_head = *it->second->node;

@@ -197,7 +197,14 @@ Result<std::unique_ptr<Op>> matmul_nbits_factory(const LoadContext& lc) {
     if (bt == nullptr || bt->numel() != w.N) return lc.error("bias must be a constant of N elements");
     RLLM_ASSIGN_OR_RETURN(bias, to_f32(*bt));
   }
-  return std::make_unique<MatMulNBits>(kernels::pack_nbits(w, accuracy, lc.pool), bias);
+  std::function<void(int64_t, int64_t)> rows_packed;
+  if (lc.release_source) {
+    const size_t row_bytes = static_cast<size_t>(nb * blob);
+    rows_packed = [&lc, base = w.b, row_bytes](int64_t n0, int64_t n1) {
+      lc.release_source(base + static_cast<size_t>(n0) * row_bytes, static_cast<size_t>(n1 - n0) * row_bytes);
+    };
+  }
+  return std::make_unique<MatMulNBits>(kernels::pack_nbits(w, accuracy, lc.pool, rows_packed), bias);
 }
 
 // GatherBlockQuantized (gather_axis 0, quantize_axis last): rows of a

@@ -1,5 +1,6 @@
 // MatMulNBits: ONNX layout -> packed layout (nbits_kernel.h), and the two
 // dequantizations used by tests, GatherBlockQuantized and fallbacks.
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -140,7 +141,8 @@ void pack_panels(const NBitsWeights& w, const PackedNBits& p, const PackOut& o, 
 
 }  // namespace
 
-PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool) {
+PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool,
+                       const std::function<void(int64_t, int64_t)>& rows_packed) {
   assert(valid(w));
   PackedNBits p;
   p.n_ = w.N;
@@ -167,7 +169,15 @@ PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* po
   std::memset(data + weight_bytes, 0, p.bytes_ - weight_bytes);
   PackOut o{data, reinterpret_cast<float*>(data + p.scales_off_), data + p.zp_off_,
             reinterpret_cast<float*>(data + p.zp_off_)};
-  auto run = [&](int64_t p0, int64_t p1) { pack_panels(w, p, o, p0, p1); };
+  // In slices of 256 panels (2048 rows): the pool hands each thread one large
+  // range, and a caller releasing the source as it goes keeps one slice of it resident.
+  auto run = [&](int64_t p0, int64_t p1) {
+    for (int64_t s = p0; s < p1; s += 256) {
+      const int64_t e = std::min(p1, s + 256);
+      pack_panels(w, p, o, s, e);
+      if (rows_packed) rows_packed(s * PackedNBits::kPanel, std::min(e * PackedNBits::kPanel, w.N));
+    }
+  };
   if (pool != nullptr) pool->parallel_for(panels, 16, run);
   else run(0, panels);
   return p;
