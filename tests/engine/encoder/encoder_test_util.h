@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -109,9 +110,13 @@ inline std::optional<OrtReference> ort_reference(const Model& m) {
   const std::string out = ref_dir() + "/" + m.name + ".json";
   const std::string gen = std::string(RLLM_SOURCE_DIR) + "/tests/engine/encoder/ort_embed.py";
   if (fresh(out, {gen, m.onnx, m.tokenizer})) return read_reference(out);
+  // Written under a name of this process's own, then renamed into place: ctest
+  // runs test cases in parallel processes, and two may make the same reference.
+  const std::string tmp = out + "." + std::to_string(::getpid());
   if (!run_or_skip(script("tests/engine/encoder/ort_embed.py") + " '" + m.onnx + "' '" + m.tokenizer + "' '" + m.output +
-                   "' '" + out + "'"))
+                   "' '" + tmp + "'"))
     return std::nullopt;
+  std::filesystem::rename(tmp, out);
   return read_reference(out);
 }
 

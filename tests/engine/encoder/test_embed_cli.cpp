@@ -130,7 +130,8 @@ TEST_CASE("run-llm embed: an .onnx with --tokenizer, and a clear message when th
   if (!m) return;
   auto ref = test::ort_reference(*m);
   if (!ref) return;
-  const std::string dir = test::ref_dir(), out = dir + "/cli_out", err = dir + "/cli_err";
+  // Files of this case's own: ctest runs the cases of this file in parallel.
+  const std::string dir = test::ref_dir(), out = dir + "/cli_tokenizer_out", err = dir + "/cli_tokenizer_err";
   REQUIRE(run_llm("'" + m->onnx + "' --tokenizer '" + m->tokenizer + "' --no-normalize --text '" + ref->sentences[1] + "'",
                   out, err) == 0);
   const auto j = nlohmann::json::parse(slurp(out));
