@@ -1,6 +1,7 @@
 // Dense fp32 micro-kernels (internal to kernels/ and its tests).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -30,6 +31,26 @@ void gemm_packed_f32_ref(const float*, int64_t, int64_t, int64_t, int64_t, const
                          int64_t, float*, int64_t);
 void gemm_strided_f32_ref(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                           int64_t, int64_t, int64_t);
+// The strided kernels' driver: each P-column, up-to-Kc-deep slice of B is copied
+// into an aligned panel (columns past n1 zero) and handed to the ISA's row
+// kernel, rows(panel [kc, P], kc, A, lda, M, C, ldc, nr, accumulate), which
+// adds into C when accumulate (every K slice after the first). Internal linkage:
+// each ISA's file compiles its own copy under its own target flags.
+template <int64_t P, int64_t Kc, size_t Align, typename Rows>
+static void gemm_strided_panels(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                                int64_t M, int64_t n0, int64_t n1, int64_t K, Rows rows) {
+  alignas(Align) float panel[Kc * P];
+  for (int64_t n = n0; n < n1; n += P) {
+    const int64_t nr = n1 - n < P ? n1 - n : P;
+    for (int64_t k0 = 0; k0 < K; k0 += Kc) {
+      const int64_t kc = K - k0 < Kc ? K - k0 : Kc;
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t j = 0; j < P; ++j) panel[k * P + j] = j < nr ? B[(k0 + k) * ldb + n + j] : 0.0f;
+      rows(panel, kc, A + k0, lda, M, C + n, ldc, nr, k0 > 0);
+    }
+  }
+}
+
 #if defined(__x86_64__)
 void gemm_packed_f32_avx2(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
                           int64_t, float*, int64_t);

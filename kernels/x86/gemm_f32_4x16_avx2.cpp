@@ -83,16 +83,7 @@ void gemm_packed_f32_avx2(const float* panels, int64_t K, int64_t N, int64_t p0,
 
 void gemm_strided_f32_avx2(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                            int64_t M, int64_t n0, int64_t n1, int64_t K) {
-  alignas(32) float panel[kKc * P];
-  for (int64_t n = n0; n < n1; n += P) {
-    const int64_t nr = n1 - n < P ? n1 - n : P;
-    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
-      const int64_t kc = K - k0 < kKc ? K - k0 : kKc;
-      for (int64_t k = 0; k < kc; ++k)
-        for (int64_t j = 0; j < P; ++j) panel[k * P + j] = j < nr ? B[(k0 + k) * ldb + n + j] : 0.0f;
-      rows(panel, kc, A + k0, lda, M, C + n, ldc, nr, k0 > 0);
-    }
-  }
+  gemm_strided_panels<P, kKc, 32>(A, lda, B, ldb, C, ldc, M, n0, n1, K, rows);
 }
 
 }  // namespace rllm::kernels::dense

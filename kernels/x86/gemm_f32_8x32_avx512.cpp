@@ -86,16 +86,9 @@ void gemm_packed_f32_avx512(const float* panels, int64_t K, int64_t N, int64_t p
 
 void gemm_strided_f32_avx512(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                              int64_t M, int64_t n0, int64_t n1, int64_t K) {
-  alignas(64) float panel[kKc * P];
-  for (int64_t n = n0; n < n1; n += P) {
-    const int64_t nr = n1 - n < P ? n1 - n : P;
-    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
-      const int64_t kc = K - k0 < kKc ? K - k0 : kKc;
-      for (int64_t k = 0; k < kc; ++k)
-        for (int64_t j = 0; j < P; ++j) panel[k * P + j] = j < nr ? B[(k0 + k) * ldb + n + j] : 0.0f;
-      rows<1>(panel, 0, kc, A + k0, lda, M, C + n, ldc, nr, k0 > 0);
-    }
-  }
+  gemm_strided_panels<P, kKc, 64>(A, lda, B, ldb, C, ldc, M, n0, n1, K,
+                                  [](const float* panel, int64_t kc, const float* a, int64_t lda_, int64_t m, float* c,
+                                     int64_t ldc_, int64_t nr, bool acc) { rows<1>(panel, 0, kc, a, lda_, m, c, ldc_, nr, acc); });
 }
 
 }  // namespace rllm::kernels::dense
