@@ -233,10 +233,28 @@ def main():
     case(out, "transpose_0213_f32", "Transpose", [("x", rnd((2, 3, 4, 5)))], {"perm": [0, 2, 1, 3]})
     case(out, "transpose_1023_f32", "Transpose", [("x", rnd((2, 3, 4, 5)))], {"perm": [1, 0, 2, 3]})
     case(out, "sub_scalar_first_f32", "Sub", [("a", rnd((1,))), ("b", rnd((2, 3, 8)))])
+    gather_block_quantized_case(out)
     int8_cases(out)
     encoder_fusion_cases(out)
     attention_cases(out + "_attention")
     print(f"wrote op cases to {out} and {out}_attention")
+
+
+def gather_block_quantized_case(out):
+    """4-bit GatherBlockQuantized with uint8 zero points over an odd number of blocks per row
+    (3): onnxruntime pads each row's zero points to a whole byte ([rows, 2] here)."""
+    r = np.random.default_rng(7)  # its own stream: the other cases' data stay as they were
+    consts = [("d", r.integers(0, 256, (3, 24), dtype=np.uint8)), ("sc", r.uniform(0.01, 0.1, (3, 3)).astype(np.float32)),
+              ("zp", r.integers(0, 256, (3, 2), dtype=np.uint8))]
+    idx = np.array([[2, 0], [1, 2]], np.int64)
+    node = helper.make_node("GatherBlockQuantized", ["d", "idx", "sc", "zp"], ["y0"], domain="com.microsoft",
+                            bits=4, block_size=16, gather_axis=0, quantize_axis=1)
+    g = helper.make_graph([node], "gbq", [helper.make_tensor_value_info("idx", TensorProto.INT64, idx.shape)],
+                          [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(a, n) for n, a in consts])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    write_case(out, "gatherblockquantized_zp_odd_blocks", m, [("idx", idx)])
 
 
 def graph_case(out, name, nodes, inputs, outputs, consts):
