@@ -178,10 +178,12 @@ def markdown(doc):
                   "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
         for row in group["rows"]:
             s = row["summary"]
-            if not s or "decode_roofline_pct" not in s:
+            if not s:
                 lines.append(f"| {row['engine']} | {row['weights']} | {row['weight_bytes'] / 1e6:.1f} | "
                              f"{row['threads']} | {row['prompt_tokens']} | failed (error in the JSON) | | | | | |")
                 continue
+            # No roofline when the group ran without run-llm, whose runs probe the bandwidth.
+            roofline = f"{s['decode_roofline_pct']['median']:.0f}%" if "decode_roofline_pct" in s else ""
             label = row["weights"]
             if row["runs_ok"] < doc["runs"]:
                 label += f" ({row['runs_ok']} of {doc['runs']} runs ok)"
@@ -189,7 +191,7 @@ def markdown(doc):
                 f"| {row['engine']} | {label} | {row['weight_bytes'] / 1e6:.1f} | {row['threads']} | "
                 f"{row['prompt_tokens']} | {fmt(s['prefill_tok_s'])} | {fmt(s['decode_tok_s'])} | "
                 f"{fmt(s['ttft_s'], 1e3, 0)} | {fmt(s['load_s'], 1, 2)} | {fmt(s['peak_rss_bytes'], 1e-6, 0)} | "
-                f"{s['decode_roofline_pct']['median']:.0f}% |")
+                f"{roofline} |")
         lines.append("")
     return "\n".join(lines)
 
