@@ -86,6 +86,19 @@ TEST_CASE("row kernel twins match hand-computed values") {
   CHECK(qs[2] == 1.0f / 127);
 }
 
+TEST_CASE("rows: gelu_erf's rational erf stays within 1e-6 of std::erf's GELU, in the tails too") {
+  // The clamp at |x / sqrt(2)| = 4 and the saturated tails, x in [-12, 12].
+  std::vector<float> x, y, yr;
+  for (int i = -24000; i <= 24000; ++i) x.push_back(float(i) * 5e-4f);
+  y.resize(x.size());
+  yr.resize(x.size());
+  gelu_erf(x.data(), y.data(), int64_t(x.size()));
+  ref::gelu_erf(x.data(), yr.data(), int64_t(x.size()));
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(double(y[i]) - double(yr[i])) / (1.0 + std::fabs(yr[i])));
+  CHECK(worst < 1e-6);
+}
+
 namespace {
 // The public (dispatched) row kernels against the twins, for the active ISA.
 void check_dispatched_rows() {
