@@ -39,7 +39,21 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, const ModelO
   auto m = std::unique_ptr<Model>(new Model());
   RLLM_ASSIGN_OR_RETURN(m->files_, ModelFiles::locate(path));
   RLLM_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load(m->files_.onnx_path));
-  RLLM_RETURN_IF_ERROR(m->init(std::move(onnx), options));
+  std::unique_ptr<PackCache> cache;
+  if (options.pack_cache) {
+    std::vector<std::string> files{onnx.file->path()};
+    for (const auto& [location, f] : onnx.external_files) files.push_back(f->path());
+    cache = PackCache::open(*options.pack_cache, files);
+  }
+  RLLM_RETURN_IF_ERROR(m->init(std::move(onnx), options, cache.get()));
+  if (cache != nullptr) {
+    LoadStats& st = m->stats_;
+    st.pack_cache_read = cache->read_from_file() && cache->hits() > 0;
+    auto written = cache->save();
+    st.pack_cache_note = written.ok() ? cache->note() : written.status().message();
+    if (written.ok()) st.pack_cache_written = written.value();
+    if (st.pack_cache_read || st.pack_cache_written > 0) st.pack_cache_file = cache->path();
+  }
   m->stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }
@@ -64,7 +78,7 @@ Result<std::unique_ptr<Model>> Model::load_from_memory(const void* onnx_bytes, s
   return m;
 }
 
-Status Model::init(OnnxModel model, const ModelOptions& options) {
+Status Model::init(OnnxModel model, const ModelOptions& options, PackCache* pack_cache) {
   onnx_ = std::make_unique<OnnxModel>(std::move(model));
   const OnnxModel& m = *onnx_;
   GenAiConfig cfg = files_.config.value_or(GenAiConfig{});
@@ -119,6 +133,7 @@ Status Model::init(OnnxModel model, const ModelOptions& options) {
   pool_ = std::make_unique<ThreadPool>(threads);
   PlanOptions po;
   po.last_position_output = logits_;
+  po.pack_cache = pack_cache;
   po.kv_layer_of = [cfg](const std::string& name) {
     int l = match_layer(cfg.past_key_names, name);
     return l >= 0 ? l : match_layer(cfg.past_value_names, name);

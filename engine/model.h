@@ -19,12 +19,20 @@ struct ModelOptions {
   int kv_block_tokens = 16;
   int64_t max_context = 0;    // 0: the model's context_length
   DType kv_dtype = DType::f32;  // f32 or f16 (half the memory per token)
+  // Where load() keeps packed weights across runs (pack_cache.h); nullopt: none.
+  std::optional<PackCache::Settings> pack_cache;
 };
 
 struct LoadStats {
   double seconds = 0;
   size_t mapped_bytes = 0;    // model + external data files
   size_t repacked_bytes = 0;  // weights repacked for the kernels
+  // The pack cache file this load mapped packed weights from (pack_cache_read)
+  // or wrote them to (pack_cache_written bytes); empty when none.
+  std::string pack_cache_file;
+  bool pack_cache_read = false;
+  size_t pack_cache_written = 0;
+  std::string pack_cache_note;  // why a cache file was not used or written
 };
 
 class Model {
@@ -59,7 +67,7 @@ class Model {
                          Logits which = Logits::all);
 
  private:
-  Status init(OnnxModel model, const ModelOptions& options);
+  Status init(OnnxModel model, const ModelOptions& options, PackCache* pack_cache = nullptr);
   // Fills kv_tensors_ when the graph's attention takes past/present tensors.
   Status bind_kv_tensors(const OnnxModel& m, const GenAiConfig& cfg, const std::string& where);
 

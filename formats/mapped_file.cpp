@@ -11,7 +11,7 @@
 
 namespace rllm {
 
-Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
+Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path, Prefetch prefetch) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::error(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
@@ -27,7 +27,8 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
   size_t size = static_cast<size_t>(st.st_size);
   const uint8_t* data = nullptr;
   if (size > 0) {
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int populate = prefetch == Prefetch::populate ? MAP_POPULATE : 0;
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | populate, fd, 0);
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);
@@ -37,7 +38,7 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
     // Start reading the whole file now: the loader touches every weight
     // once (repacking), and a cold 2.7 GB file then streams from disk while
     // the first tensors are packed instead of fault by fault.
-    ::madvise(p, size, MADV_WILLNEED);
+    if (prefetch == Prefetch::willneed) ::madvise(p, size, MADV_WILLNEED);
   }
   ::close(fd);
   return std::shared_ptr<const MappedFile>(new MappedFile(data, size, path, true));

@@ -12,7 +12,12 @@ namespace rllm {
 
 class MappedFile {
  public:
-  static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
+  // willneed: start reading the file in the background, pages fault in on
+  // first use; populate: map every page before returning (a file read whole
+  // and at once, e.g. packed weights).
+  enum class Prefetch { willneed, populate };
+  static Result<std::shared_ptr<const MappedFile>> open(const std::string& path,
+                                                        Prefetch prefetch = Prefetch::willneed);
   // Wraps caller-owned bytes (loading from memory); the caller keeps them alive.
   static std::shared_ptr<const MappedFile> borrow(const void* data, size_t size, std::string name);
 

@@ -68,9 +68,16 @@ typedef struct rllm_model_options {
   int32_t kv_block_tokens; /* tokens per KV cache block, > 0 */
   rllm_kv_dtype kv_dtype;
   int64_t max_context;     /* longest sequence; 0: genai_config's context_length */
+  /* Directory where rllm_model_load keeps weights packed for the kernels, so a
+   * later load of the same files maps them instead of packing again (models
+   * whose files reach RLLM_PACK_CACHE_MIN_MB, default 512). NULL: the
+   * RLLM_PACK_CACHE environment variable (a directory, or "off"), else
+   * $XDG_CACHE_HOME/run-llm/packed or ~/.cache/run-llm/packed. "": none. */
+  const char* pack_cache;
 } rllm_model_options;
 
-/* Fills the defaults: threads 0, 16-token blocks, f32 KV, the model's context. */
+/* Fills the defaults: threads 0, 16-token blocks, f32 KV, the model's context,
+ * pack_cache NULL. */
 RLLM_API void rllm_model_options_default(rllm_model_options* options);
 
 /* External data resolution for loading from memory. A table maps the names the
@@ -124,6 +131,14 @@ typedef struct rllm_model_info {
   int32_t threads;          /* of the model's thread pool */
   int32_t kv_block_tokens;
   const char* kernels;      /* the instruction set the kernels use, e.g. "avx2"; static storage */
+  /* The pack cache file this load mapped its packed weights from
+   * (pack_cache_read 1) or wrote them to (pack_cache_written bytes), else "";
+   * pack_cache_note: why a cache file was not used or not written, else "".
+   * Both strings live as long as the model. */
+  const char* pack_cache_file;
+  int32_t pack_cache_read;
+  uint64_t pack_cache_written;
+  const char* pack_cache_note;
 } rllm_model_info;
 
 RLLM_API rllm_status rllm_model_get_info(rllm_model* model, rllm_model_info* info);

@@ -56,6 +56,9 @@ struct AlignedFree {
 class PackedNBits {
  public:
   static constexpr int64_t kPanel = 8;  // output columns per panel
+  // Changes whenever the bytes pack_nbits writes for the same weights change:
+  // packed copies kept across runs (engine/graph/pack_cache.h) carry it.
+  static constexpr int kLayoutVersion = 1;
   PackedNBits() = default;
   int64_t N() const { return n_; }
   int64_t K() const { return k_; }
@@ -64,6 +67,8 @@ class PackedNBits {
   int accuracy_level() const { return accuracy_level_; }
   ZeroPoints zp_mode() const { return zp_; }
   size_t bytes() const { return bytes_; }
+  // The whole packed copy, bytes() long, 64-byte aligned.
+  const std::shared_ptr<const uint8_t>& data() const { return data_; }
 
   // Layout details, used by the micro-kernels.
   int64_t k_padded() const { return kp_; }            // K rounded up to the block and to 32
@@ -79,21 +84,35 @@ class PackedNBits {
   const float* zp_f32() const { return reinterpret_cast<const float*>(data_.get() + zp_off_); }  // if typed
 
  private:
-  friend PackedNBits pack_nbits(const NBitsWeights&, int, ThreadPool*, const std::function<void(int64_t, int64_t)>&);
+  friend PackedNBits nbits_layout(const NBitsWeights&, int);
+  friend PackedNBits pack_nbits(const NBitsWeights&, int, ThreadPool*, const std::function<void(int64_t, int64_t)>&,
+                                const std::function<std::shared_ptr<uint8_t>(size_t)>&);
+  friend PackedNBits adopt_packed_nbits(const NBitsWeights&, int, std::shared_ptr<const uint8_t>, size_t);
   int64_t n_ = 0, k_ = 0, kp_ = 0, nb_ = 0;
   int bits_ = 4, bs_ = 32, accuracy_level_ = 0;
   ZeroPoints zp_ = ZeroPoints::none;
   size_t bytes_ = 0, scales_off_ = 0, zp_off_ = 0;
-  std::unique_ptr<uint8_t[], AlignedFree> data_;
+  std::shared_ptr<const uint8_t> data_;
 };
 
+// The layout of w packed at accuracy_level, without data.
+PackedNBits nbits_layout(const NBitsWeights& w, int accuracy_level);
 // accuracy_level as ORT: 4 = int8 activations quantized per block on the fly,
 // integer dot products; 0/1/2/3 = fp32 activations.
 // Panels are independent: a pool (nullable) splits them across threads.
 // rows_packed, if set, is called (from the packing threads) with each range of
 // rows [n0, n1) of w once packed, so the caller may release their source.
+// allocate, if set, gives the memory to pack into (bytes() long, 64-byte
+// aligned; null: the heap), e.g. a file-backed mapping kept across runs.
 PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool = nullptr,
-                       const std::function<void(int64_t, int64_t)>& rows_packed = {});
+                       const std::function<void(int64_t, int64_t)>& rows_packed = {},
+                       const std::function<std::shared_ptr<uint8_t>(size_t)>& allocate = {});
+// w's packed copy from bytes pack_nbits wrote earlier (of the same shape,
+// bits, block size, zero-point mode and accuracy_level; w's tensors are not
+// read). `bytes` is kept alive by the result. Empty (N() == 0) when `size`
+// or the alignment do not fit that layout.
+PackedNBits adopt_packed_nbits(const NBitsWeights& w, int accuracy_level, std::shared_ptr<const uint8_t> bytes,
+                               size_t size);
 // Y[M,N] = A[M,K] · Wᵀ (+ bias[N] if non-null). Splits N on `pool`.
 void matmul_nbits(const PackedNBits& w, const float* A, int64_t M, const float* bias, float* Y,
                   ThreadPool& pool);

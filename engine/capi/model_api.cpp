@@ -16,6 +16,9 @@ ModelOptions to_engine(const rllm_model_options& o) {
   mo.kv_block_tokens = o.kv_block_tokens;
   mo.max_context = o.max_context;
   mo.kv_dtype = o.kv_dtype == RLLM_KV_F16 ? DType::f16 : DType::f32;
+  mo.pack_cache = PackCache::settings_from_env();
+  if (o.pack_cache != nullptr && *o.pack_cache == '\0') mo.pack_cache.reset();
+  else if (o.pack_cache != nullptr) mo.pack_cache = PackCache::Settings{o.pack_cache, mo.pack_cache.value_or(PackCache::Settings{}).min_bytes};
   return mo;
 }
 
@@ -103,6 +106,7 @@ void rllm_model_options_default(rllm_model_options* options) {
   options->kv_block_tokens = 16;
   options->kv_dtype = RLLM_KV_F32;
   options->max_context = 0;
+  options->pack_cache = nullptr;
 }
 
 rllm_status rllm_model_create(rllm_model** out) {
@@ -232,6 +236,11 @@ rllm_status rllm_model_get_info(rllm_model* model, rllm_model_info* info) {
   info->threads = static_cast<int32_t>(m->model->pool().size());
   info->kv_block_tokens = m->model->kv_config().block_tokens;
   info->kernels = kernels::isa_name(kernels::active_isa());
+  const LoadStats& ls = m->model->load_stats();
+  info->pack_cache_file = ls.pack_cache_file.c_str();
+  info->pack_cache_read = ls.pack_cache_read ? 1 : 0;
+  info->pack_cache_written = ls.pack_cache_written;
+  info->pack_cache_note = ls.pack_cache_note.c_str();
   m->error.clear();
   return RLLM_OK;
 }

@@ -217,6 +217,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     bool header = false;
     ModelOptions mo;
     mo.threads = t;
+    mo.pack_cache = PackCache::settings_from_env();
     auto model = Model::load(model_path, mo);
     if (!model.ok()) return fail(model.status());
     Model& m = **model;

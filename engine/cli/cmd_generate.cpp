@@ -176,6 +176,12 @@ int cmd_generate(const std::vector<std::string>& argv) {
   std::unique_ptr<rllm_model, ModelFree> model(raw_model);
   if (rllm_status st = rllm_model_load(model.get(), model_path.c_str(), &mo); st != RLLM_OK)
     return fail(api_error(model.get(), st));
+  rllm_model_info info{};
+  if (rllm_status st = rllm_model_get_info(model.get(), &info); st != RLLM_OK) return fail(api_error(model.get(), st));
+  if (*info.pack_cache_note != '\0') std::fprintf(stderr, "run-llm: %s\n", info.pack_cache_note);
+  if (info.pack_cache_written > 0)
+    std::fprintf(stderr, "run-llm: packed weights kept in %s (%.0f MB; RLLM_PACK_CACHE=off: none); later loads map them\n",
+                 info.pack_cache_file, info.pack_cache_written / 1e6);
   rllm_tokenizer* raw_tokenizer = nullptr;
   rllm_status tk_status = rllm_tokenizer_create(model.get(), &raw_tokenizer);
   std::unique_ptr<rllm_tokenizer, TokenizerFree> tokenizer(raw_tokenizer);
@@ -249,20 +255,19 @@ int cmd_generate(const std::vector<std::string>& argv) {
     if (!reply.ok()) return fail(reply.status());
   }
   if (stats) {
-    rllm_model_info info{};
     rllm_memory_stats mem{};
-    if (rllm_status st = rllm_model_get_info(model.get(), &info); st != RLLM_OK) return fail(api_error(model.get(), st));
     if (rllm_status st = rllm_session_memory_stats(session.get(), &mem); st != RLLM_OK)
       return fail(api_error(session.get(), st));
     const auto& s = total;
     std::fprintf(stderr,
                  "\nkernels: %s, threads: %d\n"
-                 "load: %.3f s (mapped %.1f MB, repacked %.1f MB)\n"
+                 "load: %.3f s (mapped %.1f MB, repacked %.1f MB%s)\n"
                  "prompt: %zu tokens in %.3f s (%.1f tok/s), time to first token %.3f s\n"
                  "decode: %zu tokens in %.3f s (%.1f tok/s)\n"
                  "kv cache: %.2f MB in %llu blocks of %d tokens\n"
                  "peak memory: %.1f MB\n",
                  info.kernels, info.threads, info.load_seconds, mem.mapped_bytes / 1e6, mem.repacked_bytes / 1e6,
+                 info.pack_cache_read ? ", from the pack cache" : "",
                  s.prefilled_tokens, s.prefill_seconds, s.prefilled_tokens / std::max(s.prefill_seconds, 1e-9),
                  s.first_token_seconds, s.n_tokens, s.decode_seconds,
                  s.n_tokens > 1 ? (s.n_tokens - 1) / std::max(s.decode_seconds, 1e-9) : 0.0, mem.kv_bytes / 1e6,

@@ -55,6 +55,7 @@ int cmd_perplexity(const std::vector<std::string>& args) {
   std::stringstream ss;
   ss << f.rdbuf();
 
+  mo.pack_cache = PackCache::settings_from_env();
   auto model = Model::load(model_path, mo);
   if (!model.ok()) return fail(model.status());
   Model& m = **model;

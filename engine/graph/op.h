@@ -19,6 +19,7 @@ class PackedNBits;
 }
 
 class KvCache;
+class PackCache;
 struct BatchState;
 
 // What a run gives every op: the thread pool, and for attention ops the paged
@@ -62,6 +63,8 @@ struct LoadContext {
   // mapped pages and its packed copy are never both resident. May be called
   // from the pool's threads.
   std::function<void(const void*, size_t)> release_source;
+  // Packed weights kept from an earlier load of the same files (null: pack).
+  PackCache* pack_cache = nullptr;
 
   const Tensor* constant(size_t i) const { return i < constants.size() ? constants[i] : nullptr; }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }

@@ -179,7 +179,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
   fold_ctx.pool = &pool;
   for (int i : order) {
     const OnnxNode& n = g.nodes[i];
-    LoadContext lc{n, model.opset(n.domain), {}, -1, &pool, {}};
+    LoadContext lc{n, model.opset(n.domain), {}, -1, &pool, {}, options.pack_cache};
     if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
       int b = plan->ids_[n.inputs[1]];
       if (packed_only[b] && static_cast<size_t>(b) < initializer.size() && initializer[b]) lc.release_source = drop_range;

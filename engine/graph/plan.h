@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/graph/op.h"
+#include "engine/graph/pack_cache.h"
 #include "formats/onnx_model.h"
 
 namespace rllm {
@@ -24,6 +25,8 @@ struct PlanOptions {
   // alone (the logits: generation needs only the last row, and the lm_head is
   // the largest matmul of a small model).
   std::string last_position_output;
+  // Where packing ops look for, and leave, their packed weights (null: pack).
+  PackCache* pack_cache = nullptr;
 };
 
 struct RunOptions {

@@ -2,6 +2,7 @@
 // packed for the kernels once, when the plan is built.
 #include <cstring>
 
+#include "engine/graph/pack_cache.h"
 #include "engine/ops/op_util.h"
 #include "kernels/kernels.h"
 
@@ -197,6 +198,20 @@ Result<std::unique_ptr<Op>> matmul_nbits_factory(const LoadContext& lc) {
     if (bt == nullptr || bt->numel() != w.N) return lc.error("bias must be a constant of N elements");
     RLLM_ASSIGN_OR_RETURN(bias, to_f32(*bt));
   }
+  // The packed copy an earlier load kept, if it is there: then B is never read.
+  std::string cache_key;
+  if (lc.pack_cache != nullptr) {
+    cache_key = "MatMulNBits layout " + std::to_string(kernels::PackedNBits::kLayoutVersion) + " " + n.name + "|" +
+                n.inputs[1] + " N " + std::to_string(w.N) + " K " + std::to_string(w.K) + " bits " +
+                std::to_string(w.bits) + " block " + std::to_string(w.block_size) + " zp " +
+                std::to_string(static_cast<int>(w.zp)) + " accuracy " + std::to_string(accuracy);
+    size_t size = 0;
+    auto bytes = lc.pack_cache->find(cache_key, &size);
+    if (bytes != nullptr) {
+      kernels::PackedNBits cached = kernels::adopt_packed_nbits(w, accuracy, std::move(bytes), size);
+      if (cached.N() == w.N) return std::make_unique<MatMulNBits>(std::move(cached), bias);
+    }
+  }
   std::function<void(int64_t, int64_t)> rows_packed;
   if (lc.release_source) {
     const size_t row_bytes = static_cast<size_t>(nb * blob);
@@ -204,7 +219,10 @@ Result<std::unique_ptr<Op>> matmul_nbits_factory(const LoadContext& lc) {
       lc.release_source(base + static_cast<size_t>(n0) * row_bytes, static_cast<size_t>(n1 - n0) * row_bytes);
     };
   }
-  return std::make_unique<MatMulNBits>(kernels::pack_nbits(w, accuracy, lc.pool, rows_packed), bias);
+  std::function<std::shared_ptr<uint8_t>(size_t)> allocate;
+  if (lc.pack_cache != nullptr)
+    allocate = [&lc, &cache_key](size_t size) { return lc.pack_cache->allocate(cache_key, size); };
+  return std::make_unique<MatMulNBits>(kernels::pack_nbits(w, accuracy, lc.pool, rows_packed, allocate), bias);
 }
 
 // GatherBlockQuantized (gather_axis 0, quantize_axis last): rows of a

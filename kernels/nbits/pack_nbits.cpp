@@ -141,9 +141,7 @@ void pack_panels(const NBitsWeights& w, const PackedNBits& p, const PackOut& o, 
 
 }  // namespace
 
-PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool,
-                       const std::function<void(int64_t, int64_t)>& rows_packed) {
-  assert(valid(w));
+PackedNBits nbits_layout(const NBitsWeights& w, int accuracy_level) {
   PackedNBits p;
   p.n_ = w.N;
   p.k_ = w.K;
@@ -153,16 +151,35 @@ PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* po
   p.zp_ = w.zp;
   p.nb_ = (w.K + w.block_size - 1) / w.block_size;
   p.kp_ = round_up(p.nb_ * w.block_size, 32);
-
-  const int64_t panels = p.n_panels();
-  size_t weight_bytes = size_t(panels * p.panel_bytes());
-  size_t params = size_t(panels * p.n_blocks_padded() * 8);
+  size_t weight_bytes = size_t(p.n_panels() * p.panel_bytes());
+  size_t params = size_t(p.n_panels() * p.n_blocks_padded() * 8);
   p.scales_off_ = round_up(int64_t(weight_bytes), 64);
   p.zp_off_ = p.scales_off_ + round_up(int64_t(params * sizeof(float)), 64);
   size_t zp_bytes = w.zp == ZeroPoints::none ? 0 : w.zp == ZeroPoints::packed_u8 ? params : params * sizeof(float);
   p.bytes_ = size_t(round_up(int64_t(p.zp_off_ + zp_bytes), 64));
-  p.data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, p.bytes_)));
-  uint8_t* data = p.data_.get();
+  return p;
+}
+
+PackedNBits adopt_packed_nbits(const NBitsWeights& w, int accuracy_level, std::shared_ptr<const uint8_t> bytes,
+                               size_t size) {
+  PackedNBits p = nbits_layout(w, accuracy_level);
+  if (size != p.bytes_ || bytes == nullptr || reinterpret_cast<uintptr_t>(bytes.get()) % 64 != 0) return {};
+  p.data_ = std::move(bytes);
+  return p;
+}
+
+PackedNBits pack_nbits(const NBitsWeights& w, int accuracy_level, ThreadPool* pool,
+                       const std::function<void(int64_t, int64_t)>& rows_packed,
+                       const std::function<std::shared_ptr<uint8_t>(size_t)>& allocate) {
+  assert(valid(w));
+  PackedNBits p = nbits_layout(w, accuracy_level);
+  const int64_t panels = p.n_panels();
+  const size_t weight_bytes = size_t(panels * p.panel_bytes());
+  std::shared_ptr<uint8_t> buffer = allocate ? allocate(p.bytes_) : nullptr;
+  if (buffer == nullptr) buffer = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(std::aligned_alloc(64, p.bytes_)), AlignedFree{});
+  uint8_t* data = buffer.get();
+  assert(reinterpret_cast<uintptr_t>(data) % 64 == 0);
+  p.data_ = std::move(buffer);
   // Only the tail panel's missing columns and the padding blocks stay zero:
   // clear the parameter arrays and the last panel, the rest is overwritten.
   std::memset(data + (panels - 1) * p.panel_bytes(), 0, size_t(p.panel_bytes()));
