@@ -57,7 +57,7 @@ class PackedNBits {
  public:
   static constexpr int64_t kPanel = 8;  // output columns per panel
   // Changes whenever the bytes pack_nbits writes for the same weights change:
-  // packed copies kept across runs (engine/graph/pack_cache.h) carry it.
+  // packed copies kept across runs (formats/pack_cache.h) carry it.
   static constexpr int kLayoutVersion = 1;
   PackedNBits() = default;
   int64_t N() const { return n_; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the ONNX reader (tests/fuzz/fuzz_onnx_reader.cpp) with libFuzzer for
-# SECONDS (default 60), in one process. Builds build-fuzz with clang; the
+# Fuzzes the ONNX reader (tests/fuzz/fuzz_onnx_reader.cpp) for three quarters of
+# SECONDS (default 60) and the pack cache reader (tests/fuzz/fuzz_pack_cache.cpp,
+# seeded from tests/fuzz/pack_cache_seeds) for the rest, with libFuzzer. Builds build-fuzz with clang; the
 # corpus (build-fuzz/corpus) is seeded from the ONNX backend test models and
 # tensors and the tiny ORT GenAI model, and grows from run to run.
 # Exits non-zero on a crash, leaving the reproducer in build-fuzz/artifacts/
@@ -14,7 +15,7 @@ artifacts="$build/artifacts"
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRLLM_FUZZ=ON >/dev/null
-cmake --build "$build" -j2 --target fuzz_onnx_reader
+cmake --build "$build" -j2 --target fuzz_onnx_reader fuzz_pack_cache
 
 mkdir -p "$corpus" "$artifacts"
 seed() {  # name each seed by its content, so re-seeding adds nothing twice
@@ -32,12 +33,22 @@ fi
 seed "$root/../shared/models/ortgenai-tiny-random-llama-fp16/model.onnx"
 seed "$root"/tests/fuzz/regressions/*
 
-# -max_len covers the largest seed (the tiny llama graph, 36 KB).
+pack_corpus="$build/corpus-pack-cache"
+mkdir -p "$pack_corpus"
+cp "$root"/tests/fuzz/pack_cache_seeds/* "$pack_corpus"/
+
+run() {  # target corpus seconds max_len
+  "$build/tests/fuzz/$1" "$2" -max_total_time="$3" -max_len="$4" -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$artifacts/" -print_final_stats=1
+}
+# -max_len covers the largest seed (the tiny llama graph, 36 KB; the pack cache seed, 8 KB).
 set +e
-"$build/tests/fuzz/fuzz_onnx_reader" "$corpus" \
-  -max_total_time="$seconds" -max_len=40000 -timeout=10 -rss_limit_mb=2048 \
-  -artifact_prefix="$artifacts/" -print_final_stats=1
+run fuzz_onnx_reader "$corpus" $((seconds * 3 / 4)) 40000
 rc=$?
+if [ $rc -eq 0 ]; then
+  run fuzz_pack_cache "$pack_corpus" $((seconds - seconds * 3 / 4)) 16384
+  rc=$?
+fi
 set -e
 if [ $rc -ne 0 ]; then
   echo "fuzz.sh: the fuzzer failed (exit $rc); reproducer in $artifacts/:" >&2

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/graph/op.h"
-#include "engine/graph/pack_cache.h"
+#include "formats/pack_cache.h"
 #include "formats/onnx_model.h"
 
 namespace rllm {

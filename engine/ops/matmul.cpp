@@ -2,7 +2,7 @@
 // packed for the kernels once, when the plan is built.
 #include <cstring>
 
-#include "engine/graph/pack_cache.h"
+#include "formats/pack_cache.h"
 #include "engine/ops/op_util.h"
 #include "kernels/kernels.h"
 

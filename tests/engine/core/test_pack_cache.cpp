@@ -1,4 +1,4 @@
-// The pack cache (engine/graph/pack_cache.h): a load that maps the packed
+// The pack cache (formats/pack_cache.h): a load that maps the packed
 // weights an earlier load wrote computes the same logits, bit for bit, as one
 // that packs them; a damaged, stale or foreign cache file is not used.
 #include <doctest/doctest.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/graph/pack_cache.h"
+#include "formats/pack_cache.h"
 #include "engine/kv_cache/paged_kv_cache.h"
 #include "engine/model.h"
 

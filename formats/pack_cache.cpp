@@ -1,4 +1,4 @@
-#include "engine/graph/pack_cache.h"
+#include "formats/pack_cache.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -177,6 +177,13 @@ std::shared_ptr<const uint8_t> PackCache::find(const std::string& key, size_t* s
   ++hits_;
   *size = it->second.size;
   return it->second.data;
+}
+
+std::vector<std::string> PackCache::keys() const {
+  std::vector<std::string> k;
+  if (file_ != nullptr)
+    for (const auto& [key, blob] : blobs_) k.push_back(key);
+  return k;
 }
 
 std::shared_ptr<uint8_t> PackCache::allocate(const std::string& key, size_t size) {

@@ -68,6 +68,8 @@ class PackCache {
   // when a valid file served this load. Returns the file's size (0: none).
   Result<size_t> save();
 
+  // The keys find() knows (a valid file's entries).
+  std::vector<std::string> keys() const;
   const std::string& path() const { return path_; }
   // Why an existing cache file was not used, or why the new one is not kept.
   const std::string& note() const { return note_; }
