@@ -23,6 +23,7 @@ int capi_test_error_null_arguments(void);
 int capi_test_error_options_and_inputs(void);
 int capi_test_memory_stats(void);
 int capi_test_chat_smollm2(void);
+int capi_test_pack_cache(void);
 
 #ifdef __cplusplus
 }

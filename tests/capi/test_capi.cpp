@@ -24,6 +24,7 @@ TEST_CASE("capi: a later turn reuses the cached prefix and matches a fresh sessi
   CHECK(capi_test_multi_turn_reuses_cache() == 0);
 }
 TEST_CASE("capi: memory figures of a generation, f32 and f16 KV, model info") { CHECK(capi_test_memory_stats() == 0); }
+TEST_CASE("capi: pack cache written then read with the same tokens") { CHECK(capi_test_pack_cache() == 0); }
 TEST_CASE("capi: errors - missing file") { CHECK(capi_test_error_missing_file() == 0); }
 TEST_CASE("capi: errors - bad bytes") { CHECK(capi_test_error_bad_bytes() == 0); }
 TEST_CASE("capi: errors - unsupported op") { CHECK(capi_test_error_unsupported_op() == 0); }

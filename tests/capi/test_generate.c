@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capi_test.h"
 
@@ -280,5 +281,61 @@ int capi_test_chat_smollm2(void) {
   rllm_session_destroy(s);
   rllm_tokenizer_destroy(tok);
   rllm_model_destroy(model);
+  return failures;
+}
+
+/* Loads `dir` with `options` and returns its greedy continuation (ids in out). */
+static size_t load_and_generate(const char* dir, const rllm_model_options* o, rllm_model_info* info, int32_t* out,
+                                int* failures_out) {
+  int failures = 0;
+  rllm_model* model = NULL;
+  CHECK_STATUS(NULL, rllm_model_create(&model), RLLM_OK);
+  CHECK_STATUS(model, rllm_model_load(model, dir, o), RLLM_OK);
+  CHECK_STATUS(model, rllm_model_get_info(model, info), RLLM_OK);
+  struct text_buf text = {{0}, 0};
+  size_t n = stories_greedy(model, out, &text);
+  /* The strings of info live as long as the model: copy what the caller checks. */
+  static char file[1024];
+  snprintf(file, sizeof file, "%s", info->pack_cache_file);
+  info->pack_cache_file = file;
+  info->pack_cache_note = "";
+  rllm_model_destroy(model);
+  *failures_out += failures;
+  return n;
+}
+
+int capi_test_pack_cache(void) {
+  int failures = 0;
+  char int4[1024];
+  snprintf(int4, sizeof int4, "%s", stories_dir());
+  memcpy(strstr(int4, "-fp32"), "-int4", 5);
+  char dir[] = "/tmp/rllm-capi-pack-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  /* stories260K is far below the default 512 MB threshold. */
+  setenv("RLLM_PACK_CACHE_MIN_MB", "0", 1);
+  rllm_model_options o;
+  rllm_model_options_default(&o);
+  o.pack_cache = dir;
+  rllm_model_info info;
+  int32_t first[32], second[32], none[32];
+  size_t n1 = load_and_generate(int4, &o, &info, first, &failures);
+  CHECK(n1 == 32);
+  CHECK(info.pack_cache_written > 0 && info.pack_cache_read == 0);
+  CHECK(strncmp(info.pack_cache_file, dir, strlen(dir)) == 0);
+  char file[1024];
+  snprintf(file, sizeof file, "%s", info.pack_cache_file);
+
+  size_t n2 = load_and_generate(int4, &o, &info, second, &failures);
+  CHECK(info.pack_cache_read == 1 && info.pack_cache_written == 0);
+  CHECK(n2 == n1 && memcmp(first, second, n1 * sizeof first[0]) == 0);
+
+  o.pack_cache = "";
+  size_t n3 = load_and_generate(int4, &o, &info, none, &failures);
+  CHECK(info.pack_cache_read == 0 && info.pack_cache_written == 0 && info.pack_cache_file[0] == '\0');
+  CHECK(n3 == n1 && memcmp(first, none, n1 * sizeof first[0]) == 0);
+
+  unsetenv("RLLM_PACK_CACHE_MIN_MB");
+  remove(file);
+  CHECK(rmdir(dir) == 0);
   return failures;
 }
