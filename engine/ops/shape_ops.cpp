@@ -187,6 +187,13 @@ Status concat(int64_t axis_attr, std::span<const Tensor> in, std::span<Tensor> o
   return ok_status();
 }
 
+template <typename T>
+T load_as(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
 // Copies x into a new shape by mapping each output index to an input offset.
 template <typename Map>
 Tensor remap(const Tensor& x, const Shape& s, Map map) {
@@ -276,12 +283,37 @@ Status expand(std::span<const Tensor> in, std::span<Tensor> out) {
   const Tensor& x = in[0];
   Shape xs = x.strides();
   size_t off = s.size() - x.shape().size();
-  out[0] = remap(x, s, [&](const Shape& idx) {
+  Tensor y = Tensor::uninit(x.dtype(), s);
+  const int64_t inner = s.empty() ? 1 : s.back();
+  if (y.numel() == 0 || inner == 0) {
+    out[0] = y;
+    return ok_status();
+  }
+  // Row by row over the innermost output dim: one input offset per row, and
+  // the row is a copy (x's innermost dim matches) or one value repeated (x's is
+  // 1, e.g. a [B, S, 1] mask expanded to [B, S, H]).
+  const bool repeat = x.rank() == 0 || x.shape().back() == 1;
+  const size_t es = esize(x);
+  const auto* px = static_cast<const uint8_t*>(x.data());
+  auto* py = static_cast<uint8_t*>(y.mutable_data());
+  Shape idx(s.size(), 0);
+  for (int64_t r = 0; r < y.numel() / inner; ++r) {
     int64_t o = 0;
     for (size_t d = 0; d < x.shape().size(); ++d)
       if (x.shape()[d] != 1) o += idx[d + off] * xs[d];
-    return o;
-  });
+    uint8_t* dst = py + size_t(r * inner) * es;
+    const uint8_t* src = px + size_t(o) * es;
+    if (!repeat) std::memcpy(dst, src, size_t(inner) * es);
+    else if (es == 8) std::fill_n(reinterpret_cast<uint64_t*>(dst), inner, load_as<uint64_t>(src));
+    else if (es == 4) std::fill_n(reinterpret_cast<uint32_t*>(dst), inner, load_as<uint32_t>(src));
+    else
+      for (int64_t j = 0; j < inner; ++j) std::memcpy(dst + size_t(j) * es, src, es);
+    for (int d = static_cast<int>(s.size()) - 2; d >= 0; --d) {
+      if (++idx[d] < s[d]) break;
+      idx[d] = 0;
+    }
+  }
+  out[0] = y;
   return ok_status();
 }
 

@@ -204,6 +204,11 @@ def main():
          opset=9)
     case(out, "split_f32", "Split", [("x", rnd((2, 7)))], {"axis": 1}, consts=[("sp", np.array([3, 4], np.int64))], n_out=2)
     case(out, "expand_f32", "Expand", [("x", rnd((3, 1)))], consts=[("s", np.array([2, 3, 4], np.int64))])
+    # Rows copied whole (x's innermost dim kept), and an int64 mask [B, S, 1] repeated along H.
+    case(out, "expand_rows_f32", "Expand", [("x", rnd((1, 2, 4)))], consts=[("s", np.array([3, 1, 1, 4], np.int64))])
+    case(out, "expand_mask_i64", "Expand", [("x", rng.integers(0, 2, (2, 3, 1)).astype(np.int64))],
+         consts=[("s", np.array([2, 3, 5], np.int64))])
+    case(out, "expand_scalar_u8", "Expand", [("x", np.array(7, np.uint8))], consts=[("s", np.array([2, 3], np.int64))])
     case(out, "tile_i64", "Tile", [("x", ints)], consts=[("r", np.array([2, 1], np.int64))])
     case(out, "where_f32", "Where", [("c", rng.integers(0, 2, (2, 3)).astype(np.bool_)), ("x", rnd((2, 3))), ("y", rnd((3,)))],
          out_type=TensorProto.FLOAT)
