@@ -97,6 +97,15 @@ TEST_CASE("pack cache: written once then mapped with the logits of packing at ev
     CHECK(small.logits == packed.logits);
   }
 
+  SUBCASE("a cache directory that cannot be made: packed in memory, with a note") {
+    const fs::path blocker = tmp.path / "a-file";
+    std::ofstream(blocker) << "x";
+    const Run r = run(model, PackCache::Settings{(blocker / "packed").string(), 0});
+    CHECK(r.stats.pack_cache_file.empty());
+    CHECK(r.stats.pack_cache_note.find("cannot create") != std::string::npos);
+    CHECK(r.logits == packed.logits);
+  }
+
   SUBCASE("a truncated cache file is not used, and is written again") {
     fs::resize_file(file, fs::file_size(file) - 1);
     const Run again = run(model, settings);
