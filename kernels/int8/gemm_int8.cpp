@@ -68,11 +68,18 @@ void gemm_u8x8_with(const Int8Kernel& k, const PackedInt8& w, const uint8_t* A, 
   if (M == 0 || w.N() == 0) return;
   const bool pair = w.layout() == Layout::pair_s16;
   const int64_t K = w.K(), kp = w.k_padded(), N = w.N();
-  const int64_t row_bytes = round_up(kp * (pair ? 2 : 1), 64);
+  const int32_t* zp = w.zero_points();
+  // quad_s8 tiles can read A where it is when its rows need no zero padding
+  // (K a multiple of 4); the row sums only matter to a nonzero zero point
+  // (symmetric int8 weights have none): then A is not copied at all.
+  const bool in_place = !pair && kp == K && std::all_of(zp, zp + N, [](int32_t z) { return z == 0; });
+  const int64_t row_bytes = in_place ? lda : round_up(kp * (pair ? 2 : 1), 64);
   thread_local Workspace ws;
-  uint8_t* rows = ws.get(size_t(M * row_bytes + M * 4));
-  int32_t* row_sums = reinterpret_cast<int32_t*>(rows + M * row_bytes);
-  pool.parallel_for(M, 16, [&](int64_t m0, int64_t m1) {
+  uint8_t* rows = ws.get(size_t((in_place ? 0 : M * row_bytes) + M * 4));
+  int32_t* row_sums = reinterpret_cast<int32_t*>(rows + (in_place ? 0 : M * row_bytes));
+  const uint8_t* a_rows = in_place ? A : rows;
+  if (in_place) std::memset(row_sums, 0, size_t(M) * 4);
+  else pool.parallel_for(M, 16, [&](int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) {
       const uint8_t* a = A + m * lda;
       uint8_t* dst = rows + m * row_bytes;
@@ -92,7 +99,6 @@ void gemm_u8x8_with(const Int8Kernel& k, const PackedInt8& w, const uint8_t* A, 
 
   const int64_t n_panels = (N + PackedInt8::kPanel - 1) / PackedInt8::kPanel;
   const int64_t panel_bytes = kp * PackedInt8::kPanel * (pair ? 2 : 1);
-  const int32_t* zp = w.zero_points();
   const int32_t* col_sums = w.column_sums();
   // Each thread takes a range of panels; rows go in chunks of kRowChunk so a
   // chunk of A stays in L1/L2 while the thread's panels pass over it.
@@ -132,7 +138,7 @@ void gemm_u8x8_with(const Int8Kernel& k, const PackedInt8& w, const uint8_t* A, 
         const int nc0 = setup(p, 0), nc1 = np == 2 ? setup(p + 1, 1) : 0;
         for (int64_t m0 = mc; m0 < std::min(M, mc + kRowChunk); m0 += k.mr) {
           const int mr = int(std::min<int64_t>(k.mr, M - m0));
-          (np == 2 ? k.fn2 : k.fn)(rows + m0 * row_bytes, row_bytes, mr, panel, kp, raw);
+          (np == 2 ? k.fn2 : k.fn)(a_rows + m0 * row_bytes, row_bytes, mr, panel, kp, raw);
           finish(p, 0, nc0, m0, mr);
           if (np == 2) finish(p + 1, 1, nc1, m0, mr);
         }
