@@ -71,10 +71,13 @@ Status encoder_self_attention(float divisor, std::span<const Tensor> in, std::sp
       for (int64_t s = 0; s < S; ++s) {
         float* ps = p.data() + s * T;
         const float* ms_row = mask ? mask + b * ms[0] + h * ms[1] + s * ms[2] : nullptr;
-        for (int64_t t = 0; t < T; ++t) {
-          const float x = ps[t] / divisor;
-          ps[t] = ms_row ? x + ms_row[t * ms[3]] : x;
-        }
+        // Separate loops per mask layout, so each vectorizes (a mask over keys is contiguous).
+        if (ms_row == nullptr)
+          for (int64_t t = 0; t < T; ++t) ps[t] = ps[t] / divisor;
+        else if (ms[3] == 1)
+          for (int64_t t = 0; t < T; ++t) ps[t] = ps[t] / divisor + ms_row[t];
+        else
+          for (int64_t t = 0; t < T; ++t) ps[t] = ps[t] / divisor + ms_row[t * ms[3]];
         kernels::softmax(ps, T);
       }
       // y[b, :, h, :] [S, D] = p · v[b, :, h, :]
