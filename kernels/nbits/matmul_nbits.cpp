@@ -12,17 +12,17 @@ namespace rllm::kernels::nbits {
 namespace {
 
 constexpr NBitsKernel kKernels[] = {
-    {"gemm_q8a_qnb_f32_ref", Isa::scalar, true, gemm_q8a_qnb_f32_ref},
-    {"gemm_f32a_qnb_f32_ref", Isa::scalar, false, gemm_f32a_qnb_f32_ref},
+    {"gemm_q8a_qnb_f32_ref", Isa::scalar, true, gemm_q8a_qnb_f32_ref, 0},
+    {"gemm_f32a_qnb_f32_ref", Isa::scalar, false, gemm_f32a_qnb_f32_ref, 0},
 #if defined(__x86_64__)
-    {"gemm_q8a_qnb_f32_avx2", Isa::avx2, true, gemm_q8a_qnb_f32_avx2},
-    {"gemm_f32a_qnb_f32_avx2", Isa::avx2, false, gemm_f32a_qnb_f32_avx2},
-    {"gemm_q8a_qnb_f32_avx512vnni", Isa::avx512vnni, true, gemm_q8a_qnb_f32_avx512vnni},
+    {"gemm_q8a_qnb_f32_avx2", Isa::avx2, true, gemm_q8a_qnb_f32_avx2, 0},
+    {"gemm_f32a_qnb_f32_avx2", Isa::avx2, false, gemm_f32a_qnb_f32_avx2, 0},
+    {"gemm_q8a_qnb_f32_avx512vnni", Isa::avx512vnni, true, gemm_q8a_qnb_f32_avx512vnni, kVnniRowGroup},
     // No f32-activation kernel of its own: the AVX2 one serves VNNI machines.
-    {"gemm_f32a_qnb_f32_avx2", Isa::avx512vnni, false, gemm_f32a_qnb_f32_avx2},
+    {"gemm_f32a_qnb_f32_avx2", Isa::avx512vnni, false, gemm_f32a_qnb_f32_avx2, 0},
 #elif defined(__aarch64__)
-    {"gemm_q8a_qnb_f32_neon_dot", Isa::neon, true, gemm_q8a_qnb_f32_neon_dot},
-    {"gemm_f32a_qnb_f32_neon", Isa::neon, false, gemm_f32a_qnb_f32_neon},
+    {"gemm_q8a_qnb_f32_neon_dot", Isa::neon, true, gemm_q8a_qnb_f32_neon_dot, 0},
+    {"gemm_f32a_qnb_f32_neon", Isa::neon, false, gemm_f32a_qnb_f32_neon, 0},
 #endif
 };
 
@@ -49,12 +49,14 @@ void prepare_row(const PackedNBits& w, bool int8_act, const float* a, const ActR
     int8_t* q = reinterpret_cast<int8_t*>(row);
     float* da = const_cast<float*>(act.da(m));
     float* asum = const_cast<float*>(act.asum(m));
+    int32_t* zsum = const_cast<int32_t*>(act.zsum(m));
     quantize_row_i8(a, K, bs, q, da);
     std::memset(q + K, 0, size_t(kp - K));
     for (int64_t b = 0; b < nbp; ++b) {
       int32_t s = 0;
       for (int64_t k = b * bs; k < (b + 1) * bs; ++k) s += q[k];
       asum[b] = float(s);
+      zsum[b] = -(1 << (w.bits() - 1)) * s;
       if (b >= nb) da[b] = 0.0f;
     }
   } else {
@@ -66,6 +68,25 @@ void prepare_row(const PackedNBits& w, bool int8_act, const float* a, const ActR
       float s = 0.0f;
       for (int64_t k = b * bs; k < (b + 1) * bs; ++k) s += x[k];
       asum[b] = s;
+    }
+  }
+}
+
+// Row group g of G rows, copied from the prepared rows (layout in nbits_kernel.h).
+void gather_group(const ActRows& act, int64_t G, int64_t M, int64_t g) {
+  const int64_t m0 = g * G;
+  const int r = int(std::min(G, M - m0));
+  int8_t* q = const_cast<int8_t*>(act.gq(g));
+  float* da = const_cast<float*>(act.gda(g, r));
+  float* as = const_cast<float*>(act.gasum(g, r));
+  int32_t* zs = const_cast<int32_t*>(act.gzsum(g, r));
+  for (int i = 0; i < r; ++i) {
+    const int8_t* src = static_cast<const int8_t*>(act.data(m0 + i));
+    for (int64_t j = 0; j < act.kp / 32; ++j) std::memcpy(q + (j * r + i) * 32, src + j * 32, 32);
+    for (int64_t b = 0; b < act.nbp; ++b) {
+      da[b * r + i] = act.da(m0 + i)[b];
+      as[b * r + i] = act.asum(m0 + i)[b];
+      zs[b * r + i] = act.zsum(m0 + i)[b];
     }
   }
 }
@@ -82,12 +103,24 @@ void matmul_nbits_with(const NBitsKernel& k, const PackedNBits& w, const float* 
   int64_t data_bytes = w.k_padded() * (k.int8_activations ? 1 : 4);
   act.da_off = round_up(data_bytes, 64);
   act.asum_off = act.da_off + round_up(w.n_blocks_padded() * 4, 64);
-  act.stride = act.asum_off + round_up(w.n_blocks_padded() * 4, 64);
+  act.zsum_off = act.asum_off + round_up(w.n_blocks_padded() * 4, 64);
+  act.stride = act.zsum_off + (k.int8_activations ? round_up(w.n_blocks_padded() * 4, 64) : 0);
+  const int64_t G = k.int8_activations ? k.row_group : 0, n_groups = G > 0 ? (M + G - 1) / G : 0;
+  act.kp = w.k_padded();
+  act.nbp = w.n_blocks_padded();
+  act.group_stride = round_up(G * (act.kp + 3 * act.nbp * 4), 64);
   thread_local Workspace ws;
-  act.base = ws.get(size_t(act.stride * M));
+  uint8_t* base = ws.get(size_t(act.stride * M + act.group_stride * n_groups));
+  act.base = base;
   pool.parallel_for(M, 1, [&](int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) prepare_row(w, k.int8_activations, A + m * w.K(), act, m);
   });
+  if (n_groups > 0) {
+    act.groups = base + act.stride * M;
+    pool.parallel_for(n_groups, 1, [&](int64_t g0, int64_t g1) {
+      for (int64_t g = g0; g < g1; ++g) gather_group(act, G, M, g);
+    });
+  }
   // Threads take whole panels of 8 output columns, and at least ~64 KB of
   // weight traffic x rows each (a few microseconds, about what waking a
   // thread costs): SmolLM2's small decode GEMVs stay on one thread.

@@ -21,7 +21,16 @@
 //              or f32 (f32a kernels), zero-padded;
 //   da [n_blocks_padded]: activation block scale (q8a only);
 //   asum [n_blocks_padded]: sum of the block's int8 values (q8a) or f32
-//        values (f32a; the AVX2 few-row kernel factors the zero point out).
+//        values (f32a; the AVX2 few-row kernel factors the zero point out);
+//   zsum [n_blocks_padded]: int32 -2^(bits-1) * asum (q8a only), the zero
+//        point term of weights without zero points (4-bit 8, 8-bit 128),
+//        which the VNNI kernel starts its integer block sums from.
+// q8a kernels with a row group G (NBitsKernel::row_group) also get the rows
+// in groups of G interleaved, so a tile of G rows reads one stream through
+// one pointer: group g (rows gG .. gG + r - 1, r = min(G, M - gG)) at
+// groups + g * group_stride holds
+//   q [kp/32][r][32] int8 (chunk j of each row in turn),
+//   then da, asum (f32) and zsum (int32), each [nbp][r].
 // The q8a kernels compute, per output, sum_b da_b * scale_b * (dot_b - zp_b * asum_b)
 // with dot_b the integer block dot (4-bit values 0..15, 8-bit values q - 128 and
 // zp - 128); the f32a kernels dequantize W and run an fp32 dot.
@@ -61,10 +70,19 @@ inline float packed_zp(const PackedNBits& w, int64_t n, int64_t b) {
 struct ActRows {
   const uint8_t* base = nullptr;
   int64_t stride = 0;  // bytes between rows
-  int64_t da_off = 0, asum_off = 0;
+  int64_t da_off = 0, asum_off = 0, zsum_off = 0;
   const void* data(int64_t m) const { return base + m * stride; }
+  const int32_t* zsum(int64_t m) const { return reinterpret_cast<const int32_t*>(base + m * stride + zsum_off); }
   const float* da(int64_t m) const { return reinterpret_cast<const float*>(base + m * stride + da_off); }
   const float* asum(int64_t m) const { return reinterpret_cast<const float*>(base + m * stride + asum_off); }
+
+  // Row groups (null unless the kernel asks for them).
+  const uint8_t* groups = nullptr;
+  int64_t group_stride = 0, kp = 0, nbp = 0;
+  const int8_t* gq(int64_t g) const { return reinterpret_cast<const int8_t*>(groups + g * group_stride); }
+  const float* gda(int64_t g, int r) const { return reinterpret_cast<const float*>(gq(g) + r * kp); }
+  const float* gasum(int64_t g, int r) const { return gda(g, r) + r * nbp; }
+  const int32_t* gzsum(int64_t g, int r) const { return reinterpret_cast<const int32_t*>(gasum(g, r) + r * nbp); }
 };
 
 // Y[m, n] (+ bias[n]) for m in [0, M), n in [n0, n1); n0 is a multiple of
@@ -77,6 +95,7 @@ struct NBitsKernel {
   Isa isa;
   bool int8_activations;  // q8a (accuracy_level 4) or f32a
   NBitsKernelFn fn;
+  int row_group;  // G > 0: also wants ActRows' row groups of G (q8a only)
 };
 
 // Every micro-kernel compiled into this build, scalar twins first.
@@ -95,6 +114,7 @@ void gemm_q8a_qnb_f32_avx2(const PackedNBits&, const ActRows&, int64_t, int64_t,
                            const float*, float*, int64_t);
 void gemm_f32a_qnb_f32_avx2(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
                             const float*, float*, int64_t);
+constexpr int kVnniRowGroup = 16;  // rows per tile of the VNNI kernel's blocks of 32
 void gemm_q8a_qnb_f32_avx512vnni(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
                                  const float*, float*, int64_t);
 #elif defined(__aarch64__)

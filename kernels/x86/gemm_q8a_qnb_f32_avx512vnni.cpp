@@ -29,28 +29,30 @@ struct DotVnni {
 
 // Blocks of 32 on zmm: a tile is MR rows x two adjacent panels (16 columns),
 // each zmm holding the same quad of both panels, so one activation broadcast
-// feeds 16 columns and the per-block f32 work (convert, zero point, scales)
-// is done once per 16 columns instead of once per 8.
-constexpr int kMr2 = 8;
+// feeds 16 columns and the per-block f32 work (convert, scales) is done once
+// per 16 columns instead of once per 8. Per row and block: 8 vpdpbusd and 3
+// f32 ops (convert, scale product, FMA) on the two vector ports, plus the
+// weight unpacking (a shuffle and one or two logic ops per weight vector)
+// shared by the MR rows: 16 rows (16 integer sums of the 32 zmm) make that
+// about 1 per row.
+// A tile is one row group of ActRows (kVnniRowGroup rows, or the last
+// group's MR), whose rows' chunks lie next to each other: one pointer.
+constexpr int kMr2 = kVnniRowGroup;
 
 template <int kBits, ZeroPoints kZp, int MR>
-void tile2_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t p, int nr, const float* bias,
+void tile2_q8a(const PackedNBits& w, const ActRows& act, int64_t g, int64_t p, int nr, const float* bias,
                float* Y, int64_t ldy) {
-  const int64_t n_chunks = w.k_padded() / 32, nbp = w.n_blocks_padded(), pb = w.panel_bytes();
+  const int64_t n_chunks = w.k_padded() / 32, nbp = w.n_blocks_padded(), pb = w.panel_bytes(), m0 = g * kMr2;
   const uint8_t* wp = w.panel(p);
   const float* scales = w.scales() + p * nbp * 8;  // panel p + 1's: nbp * 8 further
-  const int8_t* a[MR];
-  const float* da[MR];
-  const float* as[MR];
+  const int8_t* q = act.gq(g);       // [n_chunks][MR][32]
+  const float* da = act.gda(g, MR);  // [nbp][MR], as asum and zsum
+  [[maybe_unused]] const float* as = act.gasum(g, MR);
+  [[maybe_unused]] const int32_t* zs = act.gzsum(g, MR);
   // acc [MR][16] in memory, as in tile_q8a.
   alignas(64) float acc_buf[MR * 16];
   float* acc = acc_buf;
-  for (int m = 0; m < MR; ++m) {
-    a[m] = static_cast<const int8_t*>(act.data(m0 + m));
-    da[m] = act.da(m0 + m);
-    as[m] = act.asum(m0 + m);
-    _mm512_store_ps(acc + m * 16, _mm512_setzero_ps());
-  }
+  for (int m = 0; m < MR; ++m) _mm512_store_ps(acc + m * 16, _mm512_setzero_ps());
   // [lo | hi] as lanes 0-1 of each (a shuffle, not vinsert*: GCC 12 warns on
   // the undefined upper half inside _mm512_insert*).
   auto both = [](__m256 lo, __m256 hi) {
@@ -63,8 +65,12 @@ void tile2_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t p, 
   for (int64_t j = 0; j < n_chunks; ++j) {
     __asm__ volatile("" : "+r"(acc));
     const uint8_t* cw = wp + j * (kBits == 4 ? 128 : 256);
+    const int8_t* qj = q + j * MR * 32;
+    // Without zero points the integer sums start from -zp * asum (zsum), so
+    // the f32 work has no zero-point term.
     __m512i s0[MR];
-    for (int m = 0; m < MR; ++m) s0[m] = _mm512_setzero_si512();
+    for (int m = 0; m < MR; ++m)
+      s0[m] = kZp == ZeroPoints::none ? _mm512_set1_epi32(zs[j * MR + m]) : _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int t = 0; t < 4; ++t) {
       for (int h = 0; h < 2; ++h) {
@@ -78,7 +84,7 @@ void tile2_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t p, 
         }
         for (int m = 0; m < MR; ++m) {
           int32_t x;
-          std::memcpy(&x, a[m] + j * 32 + h * 16 + 4 * t, 4);
+          std::memcpy(&x, qj + m * 32 + h * 16 + 4 * t, 4);
           s0[m] = _mm512_dpbusd_epi32(s0[m], v, _mm512_set1_epi32(x));
           __asm__("" : "+v"(s0[m]));
         }
@@ -86,11 +92,13 @@ void tile2_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t p, 
     }
     // Block j: acc[m] += (scale * da) * (sum - zp * asum), zp as given.
     const __m512 s = both(_mm256_loadu_ps(scales + j * 8), _mm256_loadu_ps(scales + (nbp + j) * 8));
-    const __m512 zp = both(load_zp<kBits, kZp, true>(w, (p * nbp + j) * 8),
-                           load_zp<kBits, kZp, true>(w, ((p + 1) * nbp + j) * 8));
+    [[maybe_unused]] __m512 zp;
+    if constexpr (kZp != ZeroPoints::none)
+      zp = both(load_zp<kBits, kZp, true>(w, (p * nbp + j) * 8), load_zp<kBits, kZp, true>(w, ((p + 1) * nbp + j) * 8));
     for (int m = 0; m < MR; ++m) {
-      const __m512 t = _mm512_fnmadd_ps(zp, _mm512_set1_ps(as[m][j]), _mm512_cvtepi32_ps(s0[m]));
-      const __m512 sum = _mm512_fmadd_ps(_mm512_mul_ps(s, _mm512_set1_ps(da[m][j])), t, _mm512_load_ps(acc + m * 16));
+      __m512 t = _mm512_cvtepi32_ps(s0[m]);
+      if constexpr (kZp != ZeroPoints::none) t = _mm512_fnmadd_ps(zp, _mm512_set1_ps(as[j * MR + m]), t);
+      const __m512 sum = _mm512_fmadd_ps(_mm512_mul_ps(s, _mm512_set1_ps(da[j * MR + m])), t, _mm512_load_ps(acc + m * 16));
       _mm512_store_ps(acc + m * 16, sum);
     }
   }
@@ -102,28 +110,34 @@ void tile2_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t p, 
   }
 }
 
-template <int kBits, ZeroPoints kZp, int MR>
-void rows2_q8a(const PackedNBits& w, const ActRows& act, int64_t m0, int64_t m1, int64_t p, int nr,
-               const float* bias, float* Y, int64_t ldy) {
-  int64_t m = m0;
-  for (; m + MR <= m1; m += MR) tile2_q8a<kBits, kZp, MR>(w, act, m, p, nr, bias, Y, ldy);
-  if constexpr (MR > 1)
-    if (m < m1) rows2_q8a<kBits, kZp, MR - 1>(w, act, m, m1, p, nr, bias, Y, ldy);
+// Row group g (r rows) x panels p, p + 1.
+template <int kBits, ZeroPoints kZp, int MR = kMr2>
+void group2_q8a(const PackedNBits& w, const ActRows& act, int64_t g, int r, int64_t p, int nr, const float* bias,
+                float* Y, int64_t ldy) {
+  if (r == MR) tile2_q8a<kBits, kZp, MR>(w, act, g, p, nr, bias, Y, ldy);
+  else if constexpr (MR > 1) group2_q8a<kBits, kZp, MR - 1>(w, act, g, r, p, nr, bias, Y, ldy);
 }
 
-// Pairs of panels on zmm; a last odd panel on the ymm tile. Row blocks as run_q8a.
+// Pairs of panels on zmm; a last odd panel on the ymm tile (rows as
+// run_q8a). Rows go in blocks of row groups with ~512 KB of activations (L2
+// is 1-2 MB on AVX-512 cores): a block's tiles share each panel pair from
+// L1/L2, and the weights are read from L3 or DRAM once per block.
 template <int kBits, ZeroPoints kZp>
 void run2_q8a(const PackedNBits& w, const ActRows& act, int64_t M, int64_t n0, int64_t n1, const float* bias,
               float* Y, int64_t ldy) {
-  constexpr int64_t kActBlockBytes = 128 << 10;
-  const int64_t mb = std::max<int64_t>(1, kActBlockBytes / act.stride / kMr2) * kMr2;
-  for (int64_t mb0 = 0; mb0 < M; mb0 += mb) {
-    const int64_t mb1 = std::min(M, mb0 + mb);
+  constexpr int64_t kActBlockBytes = 512 << 10;
+  const int64_t n_groups = (M + kMr2 - 1) / kMr2;
+  const int64_t gb = std::max<int64_t>(1, kActBlockBytes / act.group_stride);
+  for (int64_t g0 = 0; g0 < n_groups; g0 += gb) {
+    const int64_t g1 = std::min(n_groups, g0 + gb);
     for (int64_t n = n0; n < n1; n += 16) {
       if (n1 - n > 8) {
-        rows2_q8a<kBits, kZp, kMr2>(w, act, mb0, mb1, n / 8, int(std::min<int64_t>(16, n1 - n)), bias, Y, ldy);
+        const int nr = int(std::min<int64_t>(16, n1 - n));
+        for (int64_t g = g0; g < g1; ++g)
+          group2_q8a<kBits, kZp>(w, act, g, int(std::min<int64_t>(kMr2, M - g * kMr2)), n / 8, nr, bias, Y, ldy);
       } else {
-        rows_q8a<DotVnni, kBits, 32, kZp, kMr<DotVnni, 32>>(w, act, mb0, mb1, n / 8, int(n1 - n), bias, Y, ldy);
+        rows_q8a<DotVnni, kBits, 32, kZp, kMr<DotVnni, 32>>(w, act, g0 * kMr2, std::min(M, g1 * kMr2), n / 8,
+                                                             int(n1 - n), bias, Y, ldy);
       }
     }
   }
