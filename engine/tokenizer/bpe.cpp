@@ -9,31 +9,29 @@
 
 namespace rllm::tok {
 
-Result<std::unique_ptr<BpeModel>> BpeModel::create(StringMap<int32_t> vocab,
-                                                   const std::vector<std::pair<std::string, std::string>>& merges,
-                                                   BpeConfig config) {
+Result<std::unique_ptr<BpeModel>> BpeModel::create(TokenTable vocab, const MergeList& merges, BpeConfig config) {
   auto m = std::unique_ptr<BpeModel>(new BpeModel());
-  int32_t max_id = -1;
-  for (const auto& [tok, id] : vocab) {
-    if (id < 0) return Status::error("tokenizer: negative id for token \"" + tok + "\"");
-    max_id = std::max(max_id, id);
-  }
-  m->id_to_token_.resize(static_cast<size_t>(max_id + 1));
-  for (const auto& [tok, id] : vocab) m->id_to_token_[static_cast<size_t>(id)] = tok;
   m->vocab_ = std::move(vocab);
-  const size_t prefix_len = config.continuing_subword_prefix.size();
-  m->merges_.reserve(merges.size());
-  for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto& [a, b] = merges[rank];
-    const int32_t ia = m->token_to_id(a), ib = m->token_to_id(b);
-    const std::string joined = a + (b.compare(0, prefix_len, config.continuing_subword_prefix) == 0 ? b.substr(prefix_len) : b);
-    const int32_t ij = m->token_to_id(joined);
-    if (ia < 0 || ib < 0 || ij < 0) {
-      return Status::error("tokenizer: merge \"" + a + " " + b + "\" (rank " + std::to_string(rank) +
-                           ") uses a token missing from the vocabulary");
+  const std::string& prefix = config.continuing_subword_prefix;
+  std::string joined;
+  m->merges_.reserve(merges.entries.size());
+  for (size_t rank = 0; rank < merges.entries.size(); ++rank) {
+    const MergeList::Entry& e = merges.entries[rank];
+    const std::string_view a = merges.left(e), b = merges.right(e);
+    const int32_t ia = m->vocab_.find(a), ib = m->vocab_.find(b);
+    int32_t ij;
+    if (!prefix.empty() && b.starts_with(prefix)) {
+      joined.assign(a);
+      joined.append(b.substr(prefix.size()));
+      ij = m->vocab_.find(joined);
+    } else {
+      ij = m->vocab_.find(merges.joined(e));
     }
-    // A repeated pair keeps its last rank, as HF builds its merge map.
-    m->merges_.insert_or_assign(pair_key(ia, ib), Merge{static_cast<int32_t>(rank), ij});
+    if (ia < 0 || ib < 0 || ij < 0) {
+      return Status::error("tokenizer: merge \"" + std::string(a) + " " + std::string(b) + "\" (rank " +
+                           std::to_string(rank) + ") uses a token missing from the vocabulary");
+    }
+    m->merges_.insert_or_assign(ia, ib, MergeTable::Merge{static_cast<int32_t>(rank), ij});
   }
   m->byte_fallback_ids_.assign(256, -1);
   if (config.byte_fallback) {
@@ -53,15 +51,9 @@ Result<std::unique_ptr<BpeModel>> BpeModel::create(StringMap<int32_t> vocab,
   return m;
 }
 
-const std::string& BpeModel::id_to_token(int32_t id) const {
-  static const std::string empty;
-  return id >= 0 && static_cast<size_t>(id) < id_to_token_.size() ? id_to_token_[static_cast<size_t>(id)] : empty;
-}
+const std::string& BpeModel::id_to_token(int32_t id) const { return vocab_.token(id); }
 
-int32_t BpeModel::token_to_id(std::string_view token) const {
-  auto it = vocab_.find(token);
-  return it == vocab_.end() ? -1 : it->second;
-}
+int32_t BpeModel::token_to_id(std::string_view token) const { return vocab_.find(token); }
 
 int32_t BpeModel::char_id(std::string_view ch) const {
   size_t i = 0;
@@ -164,8 +156,8 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
   auto consider = [&](int32_t left) {
     const int32_t right = syms[static_cast<size_t>(left)].next;
     if (right < 0) return;
-    auto it = merges_.find(pair_key(syms[static_cast<size_t>(left)].id, syms[static_cast<size_t>(right)].id));
-    if (it != merges_.end()) queue.push({it->second.rank, left, it->second.new_id});
+    const MergeTable::Merge* m = merges_.find(syms[static_cast<size_t>(left)].id, syms[static_cast<size_t>(right)].id);
+    if (m) queue.push({m->rank, left, m->new_id});
   };
   for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) consider(i);
   while (!queue.empty()) {
@@ -174,9 +166,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
     Sym& left = syms[static_cast<size_t>(top.pos)];
     if (!left.alive || left.next < 0) continue;
     Sym& right = syms[static_cast<size_t>(left.next)];
-    auto it = merges_.find(pair_key(left.id, right.id));
+    const MergeTable::Merge* m = merges_.find(left.id, right.id);
     // Stale entry: one side has merged since this candidate was queued.
-    if (it == merges_.end() || it->second.new_id != top.new_id) continue;
+    if (!m || m->new_id != top.new_id) continue;
     left.id = top.new_id;
     right.alive = false;
     left.next = right.next;
@@ -187,29 +179,12 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
   for (int32_t i = 0; i >= 0; i = syms[static_cast<size_t>(i)].next) out.push_back(syms[static_cast<size_t>(i)].id);
 }
 
-Result<std::unique_ptr<Model>> make_bpe_model(const nlohmann::json& j) {
-  if (j.value("type", "BPE") != "BPE") {
-    return Status::error("tokenizer.json: unsupported model type \"" + j.value("type", "") + "\" (supported: BPE, WordPiece)");
-  }
+Result<std::unique_ptr<Model>> make_bpe_model(const nlohmann::json& j, const VocabList& vocab_list,
+                                              const MergeList& merges) {
   if (j.contains("dropout") && !j["dropout"].is_null() && j["dropout"].get<double>() != 0.0) {
     return Status::error("tokenizer.json: BPE dropout is a training-time option and is not supported");
   }
-  StringMap<int32_t> vocab;
-  for (const auto& [tok, id] : j.at("vocab").items()) vocab.emplace(tok, id.get<int32_t>());
-  std::vector<std::pair<std::string, std::string>> merges;
-  for (const auto& m : j.at("merges")) {
-    if (m.is_array() && m.size() == 2) {
-      merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
-    } else if (m.is_string()) {
-      const std::string s = m.get<std::string>();
-      const size_t sp = s.find(' ');
-      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-        return Status::error("tokenizer.json: merge \"" + s + "\" is not two tokens separated by one space");
-      merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-    } else {
-      return Status::error("tokenizer.json: malformed merge " + m.dump());
-    }
-  }
+  RLLM_ASSIGN_OR_RETURN(TokenTable vocab, TokenTable::create(vocab_list, "tokenizer.json: model.vocab"));
   BpeConfig config;
   config.byte_fallback = j.value("byte_fallback", false);
   config.fuse_unk = j.value("fuse_unk", false);
@@ -221,9 +196,8 @@ Result<std::unique_ptr<Model>> make_bpe_model(const nlohmann::json& j) {
   config.end_of_word_suffix = str_or_empty("end_of_word_suffix");
   const std::string unk = str_or_empty("unk_token");
   if (!unk.empty()) {
-    auto it = vocab.find(unk);
-    if (it == vocab.end()) return Status::error("tokenizer.json: unk_token \"" + unk + "\" is not in the vocabulary");
-    config.unk_id = it->second;
+    config.unk_id = vocab.find(unk);
+    if (config.unk_id < 0) return Status::error("tokenizer.json: unk_token \"" + unk + "\" is not in the vocabulary");
   }
   RLLM_ASSIGN_OR_RETURN(auto model, BpeModel::create(std::move(vocab), merges, std::move(config)));
   return std::unique_ptr<Model>(std::move(model));

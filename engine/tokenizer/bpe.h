@@ -7,11 +7,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/tokenizer/components.h"
 #include "engine/tokenizer/string_map.h"
+#include "engine/tokenizer/token_table.h"
 
 namespace rllm::tok {
 
@@ -28,29 +28,19 @@ class BpeModel final : public Model {
  public:
   // `merges` are (left, right) token strings in rank order; a merge whose parts or
   // result are not in the vocabulary is an error, as in HF.
-  static Result<std::unique_ptr<BpeModel>> create(StringMap<int32_t> vocab,
-                                                  const std::vector<std::pair<std::string, std::string>>& merges,
-                                                  BpeConfig config);
+  static Result<std::unique_ptr<BpeModel>> create(TokenTable vocab, const MergeList& merges, BpeConfig config);
 
   void tokenize(std::string_view word, std::vector<int32_t>& out) const override;
-  int32_t vocab_size() const override { return static_cast<int32_t>(id_to_token_.size()); }
+  int32_t vocab_size() const override { return static_cast<int32_t>(vocab_.id_count()); }
   const std::string& id_to_token(int32_t id) const override;
   int32_t token_to_id(std::string_view token) const override;
 
  private:
-  struct Merge {
-    int32_t rank;
-    int32_t new_id;
-  };
-  static uint64_t pair_key(int32_t a, int32_t b) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-  }
   void merge_word(std::string_view word, std::vector<int32_t>& out) const;
   int32_t char_id(std::string_view ch) const;
 
-  StringMap<int32_t> vocab_;
-  std::vector<std::string> id_to_token_;
-  std::unordered_map<uint64_t, Merge> merges_;
+  TokenTable vocab_;
+  MergeTable merges_;
   BpeConfig config_;
   std::vector<int32_t> byte_fallback_ids_;  // <0xNN> ids, -1 where absent
   std::vector<int32_t> small_char_ids_;     // id of code points < 512 (the byte-level alphabet)

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/tokenizer/components.h"
+#include "engine/tokenizer/token_table.h"
 #include "formats/status.h"
 
 namespace rllm::tok {
@@ -16,8 +17,9 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const nlohmann::json& j);
 Result<std::unique_ptr<Normalizer>> make_unicode_normalizer(const std::string& type);
 Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const nlohmann::json& j);
 Result<std::unique_ptr<Decoder>> make_decoder(const nlohmann::json& j);
-Result<std::unique_ptr<Model>> make_bpe_model(const nlohmann::json& j);
-Result<std::unique_ptr<Model>> make_wordpiece_model(const nlohmann::json& j);
+// `j` is tokenizer.json's model object; its vocab and merges come read separately.
+Result<std::unique_ptr<Model>> make_bpe_model(const nlohmann::json& j, const VocabList& vocab, const MergeList& merges);
+Result<std::unique_ptr<Model>> make_wordpiece_model(const nlohmann::json& j, const VocabList& vocab);
 std::unique_ptr<Decoder> make_wordpiece_decoder(const nlohmann::json& j);
 // BertNormalizer and BertPreTokenizer (ICU character classes).
 Result<std::unique_ptr<Normalizer>> make_bert_normalizer(const nlohmann::json& j);

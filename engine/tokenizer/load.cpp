@@ -1,4 +1,5 @@
 // Loading: tokenizer.json (+ tokenizer_config.json, chat_template.jinja) into Parts.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -6,6 +7,7 @@
 #include <sstream>
 
 #include "engine/tokenizer/factories.h"
+#include "engine/tokenizer/json_lists.h"
 #include "engine/tokenizer/sentencepiece.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -77,19 +79,98 @@ void guess_eos(tok::Parts& p) {
   }
 }
 
-Result<json> parse_json(const std::string& text, const std::string& path) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Status::error(path + ": not valid JSON");
+// tokenizer.json's members: model.vocab, model.merges and added_tokens read straight
+// into lists (they are most of the file: Gemma-3's are 33 MB); the other members are
+// small and become nlohmann values.
+struct TokenizerJson {
+  json rest = json::object();   // top-level members but model and added_tokens
+  json model = json::object();  // model's members but vocab and merges
+  bool has_model = false, has_vocab = false, has_merges = false;
+  tok::VocabList vocab;
+  tok::MergeList merges;
+  std::vector<tok::AddedToken> added;
+};
+
+// A value JsonReader has already checked.
+json parse_checked(tok::JsonReader& r) {
+  json j = json::parse(r.skip_value(), nullptr, false);
+  if (j.is_discarded()) r.fail("not valid JSON");
   return j;
 }
 
+// The members of a top-level object named in `keep` (the rest is checked and skipped).
+Result<json> read_members(std::string_view text, const std::string& path, std::initializer_list<std::string_view> keep) {
+  json out = json::object();
+  try {
+    tok::JsonReader r(text);
+    if (r.peek() == tok::JsonReader::Kind::kObject) {
+      std::string key;
+      r.begin_object();
+      while (r.next_member(key)) {
+        if (std::find(keep.begin(), keep.end(), key) != keep.end()) out[key] = parse_checked(r);
+        else r.skip_value();
+      }
+    } else {
+      r.skip_value();
+    }
+    r.finish();
+  } catch (const tok::JsonError& e) {
+    return Status::error(path + ": " + tok::JsonReader::where(text, e.offset()) + ": " + e.what());
+  }
+  return out;
+}
+
+TokenizerJson read_tokenizer_members(std::string_view text) {
+  TokenizerJson t;
+  tok::JsonReader r(text);
+  if (r.peek() != tok::JsonReader::Kind::kObject) r.fail("expected an object");
+  std::string key;
+  r.begin_object();
+  while (r.next_member(key)) {
+    if (key == "model") {
+      if (r.peek() != tok::JsonReader::Kind::kObject) r.fail("model must be an object");
+      t.has_model = true;
+      r.begin_object();
+      while (r.next_member(key)) {
+        if (key == "vocab") {
+          t.vocab = tok::read_vocab(r);
+          t.has_vocab = true;
+        } else if (key == "merges") {
+          t.merges = tok::read_merges(r);
+          t.has_merges = true;
+        } else {
+          t.model[key] = parse_checked(r);
+        }
+      }
+    } else if (key == "added_tokens") {
+      t.added = tok::read_added_tokens(r);
+    } else {
+      t.rest[key] = parse_checked(r);
+    }
+  }
+  r.finish();
+  return t;
+}
+
+Result<std::unique_ptr<tok::Model>> make_model(const TokenizerJson& t) {
+  if (!t.has_model) return Status::error("no model");
+  const std::string type = t.model.value("type", "BPE");
+  if (type != "BPE" && type != "WordPiece") {
+    return Status::error("unsupported model type \"" + type + "\" (supported: BPE, WordPiece)");
+  }
+  if (!t.has_vocab) return Status::error("model has no vocab");
+  if (type == "WordPiece") return tok::make_wordpiece_model(t.model, t.vocab);
+  if (!t.has_merges) return Status::error("BPE model has no merges");
+  return tok::make_bpe_model(t.model, t.vocab, t.merges);
+}
+
 // `path` names the text in messages (a file, or "<memory>/tokenizer.json").
-Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const json& j, const std::string& path) {
+Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(TokenizerJson& t, const std::string& path) {
   auto p = std::make_unique<tok::Parts>();
   auto ctx = [&](const Status& s) { return Status::error(path + ": " + s.message()); };
+  const json& j = t.rest;
   try {
-    const json& mj = j.at("model");
-    auto model = mj.value("type", "BPE") == "WordPiece" ? tok::make_wordpiece_model(mj) : tok::make_bpe_model(mj);
+    auto model = make_model(t);
     if (!model.ok()) return ctx(model.status());
     p->model = std::move(model).value();
     if (j.contains("normalizer") && !j["normalizer"].is_null()) {
@@ -110,17 +191,7 @@ Result<std::unique_ptr<tok::Parts>> parse_tokenizer_json(const json& j, const st
     auto post = parse_post_processor(j.value("post_processor", json()));
     if (!post.ok()) return ctx(post.status());
     p->post = std::move(post).value();
-    for (const auto& a : j.value("added_tokens", json::array())) {
-      tok::AddedToken t;
-      t.id = a.at("id").get<int32_t>();
-      t.content = a.at("content").get<std::string>();
-      t.single_word = a.value("single_word", false);
-      t.lstrip = a.value("lstrip", false);
-      t.rstrip = a.value("rstrip", false);
-      t.normalized = a.value("normalized", false);
-      t.special = a.value("special", false);
-      p->added.add(std::move(t));
-    }
+    for (tok::AddedToken& a : t.added) p->added.add(std::move(a));
     if (j.contains("truncation") && j["truncation"].is_object()) {
       const int64_t max_len = j["truncation"].value("max_length", int64_t{0});
       if (max_len < 0) return Status::error(path + ": truncation.max_length must not be negative");
@@ -198,11 +269,6 @@ Status apply_config(tok::Parts& p, const json& cfg, const std::string& path) {
   return ok_status();
 }
 
-Result<json> read_json(const std::string& path) {
-  RLLM_ASSIGN_OR_RETURN(std::string text, read_text(path));
-  return parse_json(text, path);
-}
-
 // A large vocabulary's JSON tree (Gemma-3's 262k tokens and merges: ~150 MB of
 // small nodes) is freed once parsed, but glibc keeps freed small chunks in the
 // process unless asked to return them: without this they stay in its RSS.
@@ -214,11 +280,21 @@ void release_freed_heap() {
 
 Result<std::unique_ptr<tok::Parts>> parse_tokenizer_text(const std::string& text, const std::string& name) {
   Result<std::unique_ptr<tok::Parts>> parts = [&]() -> Result<std::unique_ptr<tok::Parts>> {
-    RLLM_ASSIGN_OR_RETURN(json j, parse_json(text, name));
-    return parse_tokenizer_json(j, name);
+    TokenizerJson t;
+    try {
+      t = read_tokenizer_members(text);
+    } catch (const tok::JsonError& e) {
+      return Status::error(name + ": " + tok::JsonReader::where(text, e.offset()) + ": " + e.what());
+    }
+    return parse_tokenizer_json(t, name);
   }();
   release_freed_heap();
   return parts;
+}
+
+// The tokenizer_config.json members apply_config reads.
+Result<json> parse_config(const std::string& text, const std::string& path) {
+  return read_members(text, path, {"bos_token", "eos_token", "add_bos_token", "add_eos_token", "chat_template"});
 }
 
 Result<std::unique_ptr<tok::Parts>> read_tokenizer_json(const std::string& path) {
@@ -257,7 +333,8 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_folder(const std::string& dir
   }
   const fs::path cfg_path = d / "tokenizer_config.json";
   if (fs::exists(cfg_path)) {
-    RLLM_ASSIGN_OR_RETURN(json cfg, read_json(cfg_path.string()));
+    RLLM_ASSIGN_OR_RETURN(std::string text, read_text(cfg_path.string()));
+    RLLM_ASSIGN_OR_RETURN(json cfg, parse_config(text, cfg_path.string()));
     RLLM_RETURN_IF_ERROR(apply_config(*parts, cfg, cfg_path.string()));
   }
   // transformers reads a separate chat_template.jinja in preference to the config's.
@@ -274,7 +351,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_from_memory(const std::string
   const std::string name = "<memory>/tokenizer.json", cfg_name = "<memory>/tokenizer_config.json";
   RLLM_ASSIGN_OR_RETURN(auto parts, parse_tokenizer_text(tokenizer_json, name));
   if (!tokenizer_config_json.empty()) {
-    RLLM_ASSIGN_OR_RETURN(json cfg, parse_json(tokenizer_config_json, cfg_name));
+    RLLM_ASSIGN_OR_RETURN(json cfg, parse_config(tokenizer_config_json, cfg_name));
     RLLM_RETURN_IF_ERROR(apply_config(*parts, cfg, cfg_name));
   }
   if (!chat_template.empty()) parts->chat_template = chat_template;

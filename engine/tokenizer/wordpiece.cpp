@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/tokenizer/factories.h"
-#include "engine/tokenizer/string_map.h"
+#include "engine/tokenizer/token_table.h"
 #include "engine/tokenizer/utf8.h"
 
 namespace rllm::tok {
@@ -16,10 +16,8 @@ using nlohmann::json;
 
 class WordPieceModel final : public Model {
  public:
-  WordPieceModel(StringMap<int32_t> vocab, std::vector<std::string> id_to_token, int32_t unk_id, std::string prefix,
-                 size_t max_chars)
+  WordPieceModel(TokenTable vocab, int32_t unk_id, std::string prefix, size_t max_chars)
       : vocab_(std::move(vocab)),
-        id_to_token_(std::move(id_to_token)),
         unk_id_(unk_id),
         prefix_(std::move(prefix)),
         max_chars_(max_chars) {}
@@ -39,10 +37,8 @@ class WordPieceModel final : public Model {
       while (start < end) {
         probe.assign(start > 0 ? prefix_ : std::string());
         probe.append(word.substr(start, end - start));
-        if (auto it = vocab_.find(std::string_view(probe)); it != vocab_.end()) {
-          found = it->second;
-          break;
-        }
+        found = vocab_.find(probe);
+        if (found >= 0) break;
         // Drop the last character of the candidate.
         do --end;
         while (end > start && (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80);
@@ -57,21 +53,12 @@ class WordPieceModel final : public Model {
     }
   }
 
-  int32_t vocab_size() const override { return static_cast<int32_t>(id_to_token_.size()); }
-
-  const std::string& id_to_token(int32_t id) const override {
-    static const std::string empty;
-    return id >= 0 && static_cast<size_t>(id) < id_to_token_.size() ? id_to_token_[static_cast<size_t>(id)] : empty;
-  }
-
-  int32_t token_to_id(std::string_view token) const override {
-    auto it = vocab_.find(token);
-    return it == vocab_.end() ? -1 : it->second;
-  }
+  int32_t vocab_size() const override { return static_cast<int32_t>(vocab_.id_count()); }
+  const std::string& id_to_token(int32_t id) const override { return vocab_.token(id); }
+  int32_t token_to_id(std::string_view token) const override { return vocab_.find(token); }
 
  private:
-  StringMap<int32_t> vocab_;
-  std::vector<std::string> id_to_token_;
+  TokenTable vocab_;
   int32_t unk_id_;
   std::string prefix_;
   size_t max_chars_;
@@ -130,24 +117,14 @@ class WordPieceDecoder final : public Decoder {
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> make_wordpiece_model(const json& j) {
-  StringMap<int32_t> vocab;
-  int32_t max_id = -1;
-  for (const auto& [tok, id] : j.at("vocab").items()) {
-    const int32_t v = id.get<int32_t>();
-    if (v < 0) return Status::error("tokenizer.json: WordPiece vocabulary id " + std::to_string(v) + " is negative");
-    vocab.emplace(tok, v);
-    max_id = std::max(max_id, v);
-  }
-  std::vector<std::string> id_to_token(static_cast<size_t>(max_id + 1));
-  for (const auto& [tok, id] : vocab) id_to_token[static_cast<size_t>(id)] = tok;
+Result<std::unique_ptr<Model>> make_wordpiece_model(const json& j, const VocabList& vocab_list) {
+  RLLM_ASSIGN_OR_RETURN(TokenTable vocab, TokenTable::create(vocab_list, "tokenizer.json: WordPiece vocabulary"));
   const std::string unk = j.value("unk_token", "[UNK]");
-  auto it = vocab.find(unk);
-  if (it == vocab.end()) return Status::error("tokenizer.json: WordPiece unk_token \"" + unk + "\" is not in the vocabulary");
-  const int32_t unk_id = it->second;
+  const int32_t unk_id = vocab.find(unk);
+  if (unk_id < 0) return Status::error("tokenizer.json: WordPiece unk_token \"" + unk + "\" is not in the vocabulary");
   const int64_t max_chars = j.value("max_input_chars_per_word", int64_t{100});
   if (max_chars < 0) return Status::error("tokenizer.json: WordPiece max_input_chars_per_word must not be negative");
-  return std::unique_ptr<Model>(new WordPieceModel(std::move(vocab), std::move(id_to_token), unk_id,
+  return std::unique_ptr<Model>(new WordPieceModel(std::move(vocab), unk_id,
                                                    j.value("continuing_subword_prefix", "##"),
                                                    static_cast<size_t>(max_chars)));
 }
