@@ -9,7 +9,12 @@ namespace {
 
 int32_t read_int32(JsonReader& r, const char* what) {
   if (r.peek() != JsonReader::Kind::kNumber) r.fail(std::string(what) + " must be an integer");
-  const int64_t v = r.read_integer();
+  int64_t v;
+  try {
+    v = r.read_integer();
+  } catch (const JsonError& e) {
+    throw JsonError(std::string(what) + ": " + e.what(), e.offset());
+  }
   if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
     r.fail(std::string(what) + " is out of range");
   return static_cast<int32_t>(v);
