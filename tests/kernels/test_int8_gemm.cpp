@@ -172,3 +172,30 @@ TEST_CASE("int8: dynamic uint8 quantization of every ISA equals the scalar twin"
     set_active_isa(prev);
   }
 }
+
+TEST_CASE("int8: quantization by the reciprocal of the scale gives the division's codes, next to ties too") {
+  // Values within a few ulp of (k + 0.5) · scale, where x · (1 / scale) and
+  // x / scale can round to different sides, for scales whose reciprocal is inexact.
+  std::mt19937 g(5);
+  std::uniform_int_distribution<int> k(-140, 140), step(-4, 4);
+  for (float scale : {0.0371f, 1.0f / 3.0f, 0.0078125f * 1.1f, 3.7e-3f, 12.9f}) {
+    std::vector<float> x;
+    for (int i = 0; i < 20000; ++i) {
+      float v = (float(k(g)) + 0.5f) * scale;
+      for (int s = step(g); s != 0; s += s > 0 ? -1 : 1) v = std::nextafter(v, s > 0 ? INFINITY : -INFINITY);
+      x.push_back(v);
+    }
+    for (uint8_t zp : {uint8_t(0), uint8_t(128), uint8_t(201)}) {
+      std::vector<uint8_t> want(x.size()), got(x.size());
+      ref::quantize_u8(x.data(), int64_t(x.size()), scale, zp, want.data());
+      for (Isa isa : {Isa::avx2, Isa::avx512vnni}) {
+        if (!isa_supported(isa)) continue;
+        Isa prev = set_active_isa(isa);
+        quantize_u8(x.data(), int64_t(x.size()), scale, zp, got.data());
+        set_active_isa(prev);
+        INFO(isa_name(isa) << " scale " << scale << " zp " << int(zp));
+        CHECK(got == want);
+      }
+    }
+  }
+}
