@@ -1,9 +1,10 @@
 """BERT sentence embeddings computed in numpy (float64) straight from model.safetensors,
 independent of ONNX, for checking the converted graph in test_encoder.cpp.
 
-  bert_numpy_reference.py SRC_DIR OUT.json
+  bert_numpy_reference.py SRC_DIR OUT.json [MAX_LENGTH]
 
-Tokenizes ort_embed.SENTENCES with SRC_DIR/tokenizer.json (HF `tokenizers`) and writes
+Tokenizes ort_embed.SENTENCES with SRC_DIR/tokenizer.json (HF `tokenizers`; its own
+truncation, or MAX_LENGTH tokens when given) and writes
 {"sentences", "ids", "embeddings"}: mean pooling over the tokens, L2 normalised, as
 sentence-transformers' all-MiniLM-L6-v2 pipeline. Exits 77 when a package is missing.
 """
@@ -62,6 +63,8 @@ def main():
     w = load_file(os.path.join(src, "model.safetensors"))
     tok = tokenizers.Tokenizer.from_file(os.path.join(src, "tokenizer.json"))
     tok.no_padding()
+    if len(sys.argv) > 3:
+        tok.enable_truncation(max_length=int(sys.argv[3]))
     ids_all, embs = [], []
     for s in SENTENCES:
         ids = tok.encode(s).ids

@@ -1,8 +1,9 @@
 """Reference sentence embeddings from onnxruntime for test_encoder.cpp.
 
-  ort_embed.py MODEL.onnx TOKENIZER.json OUTPUT_NAME OUT.json
+  ort_embed.py MODEL.onnx TOKENIZER.json OUTPUT_NAME OUT.json [MAX_LENGTH]
 
-Tokenizes SENTENCES with HF `tokenizers` (the file's own truncation, no padding),
+Tokenizes SENTENCES with HF `tokenizers` (the file's own truncation, or MAX_LENGTH
+tokens when given; no padding),
 runs every sentence alone through onnxruntime and writes
 {"sentences", "ids", "embeddings"} (the graph output OUTPUT_NAME, [1, H]).
 Exits 77 with the reason when a package is missing.
@@ -38,6 +39,8 @@ def main():
     model, tok_path, output, out = sys.argv[1:5]
     tok = tokenizers.Tokenizer.from_file(tok_path)
     tok.no_padding()
+    if len(sys.argv) > 5:
+        tok.enable_truncation(max_length=int(sys.argv[5]))
     sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     names = {i.name for i in sess.get_inputs()}
     ids_all, embs = [], []

@@ -30,9 +30,11 @@ std::string quoted(const std::string& s) {
   return q;
 }
 
-// Exit status of `run-llm ARGS > out 2> err`.
+// Exit status of `run-llm embed ARGS > out 2> err`, with test::with_limit's --max-length.
 int run_llm(const std::string& args, const std::string& out, const std::string& err) {
-  const int rc = std::system((std::string("'") + RLLM_RUN_LLM + "' embed " + args + " > '" + out + "' 2> '" + err + "'").c_str());
+  const std::string cmd = std::string("'") + RLLM_RUN_LLM + "' embed " + args + test::with_limit(" --max-length ") + " > '" +
+                          out + "' 2> '" + err + "'";
+  const int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
@@ -99,13 +101,14 @@ TEST_CASE("run-llm embed: paraphrase-MiniLM-L3-v2 folder, --file to .npy and JSO
   const auto npy = read_npy(dir + "/cli.npy", rows, cols);
   REQUIRE(static_cast<size_t>(rows) == lines.size());
   CHECK(cols == 384);
+  const int64_t limit = test::max_tokens();
   size_t warned = 0;
   for (size_t r = 0; r < lines.size(); ++r) {
     check_vector(npy[r], ref->embeddings[lines[r]], "npy row " + std::to_string(r));
-    if (ref->ids[lines[r]].size() == 128) {
+    if (static_cast<int64_t>(ref->ids[lines[r]].size()) == limit) {
       ++warned;
-      CHECK(slurp(err).find("warning: text " + std::to_string(r + 1) + " is longer than 128 tokens and was truncated") !=
-            std::string::npos);
+      CHECK(slurp(err).find("warning: text " + std::to_string(r + 1) + " is longer than " + std::to_string(limit) +
+                            " tokens and was truncated") != std::string::npos);
     }
   }
   CHECK(warned >= 1);
@@ -121,7 +124,7 @@ TEST_CASE("run-llm embed: paraphrase-MiniLM-L3-v2 folder, --file to .npy and JSO
   fs::remove(dir + "/refused.npy");
   CHECK(run_llm("'" + folder + "' --file '" + dir + "/cli_lines.txt' --refuse-long --format npy --output '" + dir +
                     "/refused.npy'", out, err) == 1);
-  CHECK(slurp(err).find("is longer than the model's 128 tokens") != std::string::npos);
+  CHECK(slurp(err).find("is longer than the model's " + std::to_string(limit) + " tokens") != std::string::npos);
   CHECK_FALSE(fs::exists(dir + "/refused.npy"));
 }
 

@@ -72,23 +72,25 @@ TEST_CASE("encoder: paraphrase-MiniLM-L3-v2 texts through our WordPiece tokenize
   EmbedOptions eo;
   eo.normalize = false;
   eo.batch = 5;  // batches of mixed lengths, the last one short
+  eo.max_length = test::token_limit_option();
   auto emb = (*se)->embed(ref->sentences, eo);
   REQUIRE_MESSAGE(emb.ok(), emb.status().message());
   std::vector<size_t> all(ref->sentences.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   check_rows(emb->vectors, *ref, all);
-  // The sentences whose HF ids reach the 128-token truncation are the ones reported as cut.
+  // The sentences whose HF ids reach the truncation are the ones reported as cut.
+  const int64_t limit = test::max_tokens();
   std::vector<size_t> cut;
   for (size_t i = 0; i < ref->ids.size(); ++i)
-    if (ref->ids[i].size() == 128) cut.push_back(i);
+    if (static_cast<int64_t>(ref->ids[i].size()) == limit) cut.push_back(i);
   CHECK(!cut.empty());
   CHECK(emb->truncated == cut);
 
   eo.long_input = LongInput::refuse;
   auto refused = (*se)->embed(ref->sentences, eo);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.status().message().find("text " + std::to_string(cut[0] + 1) + " is longer than the model's 128 tokens") !=
-        std::string::npos);
+  const std::string named = "text " + std::to_string(cut[0] + 1) + " is longer than the model's " + std::to_string(limit) + " tokens";
+  CHECK(refused.status().message().find(named) != std::string::npos);
 
   auto bad = (*se)->embed({"fine", std::string("caf\xC3")}, {});
   REQUIRE_FALSE(bad.ok());
@@ -122,18 +124,19 @@ TEST_CASE("encoder: converted all-MiniLM-L6-v2 ids batch and each alone equal on
 TEST_CASE("encoder: converted all-MiniLM-L6-v2 equals a numpy forward from the safetensors (independent of ONNX)") {
   auto m = test::all_minilm_converted();
   if (!m) return;
-  const std::string out = test::ref_dir() + "/all_minilm_numpy.json";
+  const std::string out = test::ref_dir() + "/all_minilm_numpy" + test::with_limit("_") + ".json";
   const std::string src = test::model_cache() + "/all-minilm-l6-v2";
   if (!test::fresh(out, {RLLM_SOURCE_DIR "/tests/engine/encoder/bert_numpy_reference.py",
                          RLLM_SOURCE_DIR "/tests/engine/encoder/ort_embed.py", src + "/model.safetensors"}) &&
       !test::run_or_skip(test::script("tests/engine/encoder/bert_numpy_reference.py") + " '" + test::model_cache() +
-                         "/all-minilm-l6-v2' '" + out + "'"))
+                         "/all-minilm-l6-v2' '" + out + "'" + test::with_limit(" ")))
     return;
   const test::OrtReference ref = test::read_reference(out);
   auto se = SentenceEncoder::load(fs::path(m->onnx).parent_path().string(), {2, ""});
   REQUIRE_MESSAGE(se.ok(), se.status().message());
   EmbedOptions eo;
   eo.batch = 4;
+  eo.max_length = test::token_limit_option();
   auto emb = (*se)->embed(ref.sentences, eo);
   REQUIRE_MESSAGE(emb.ok(), emb.status().message());
   std::vector<size_t> all(ref.sentences.size());
