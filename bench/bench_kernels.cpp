@@ -177,7 +177,7 @@ Candidate nbits_candidate(int64_t M, int64_t K, int64_t N, int bits, int block, 
 // Ours, dense fp32 weights packed in panels (plain MatMul of fp32/fp16 models).
 Candidate dense_candidate(int64_t M, int64_t K, int64_t N, int copies, ThreadPool& pool) {
   std::mt19937 rng(3);
-  auto ws = std::make_shared<std::vector<PackedF32>>();
+  auto ws = std::make_shared<std::vector<PackedDense>>();
   for (int c = 0; c < copies; ++c) {
     auto b = random_floats(size_t(K * N), rng, -1, 1);
     ws->push_back(pack_f32(b.data(), K, N));

@@ -127,30 +127,35 @@ void dequantize_packed_row(const PackedNBits& w, int64_t n, float* out);
 // ---- dense fp32 / fp16 weights -------------------------------------------
 
 // Constant B [K, N] (ONNX MatMul layout), packed once into column panels of
-// 16: panel p holds B[k, 16p .. 16p+15] for k = 0..K-1, zero-padded. fp16
-// weights are converted to fp32 at pack time (exact): the GEMM then runs at
-// fp32 speed at twice the memory of the fp16 original.
-class PackedF32 {
+// 16: panel p holds B[k, 16p .. 16p+15] for k = 0..K-1, zero-padded.
+class PackedDense {
  public:
   static constexpr int64_t kPanel = 16;
-  PackedF32() = default;
-  PackedF32(int64_t K, int64_t N, size_t bytes, std::unique_ptr<float[], AlignedFree> panels)
-      : k_(K), n_(N), bytes_(bytes), data_(std::move(panels)) {}
+  PackedDense() = default;
+  PackedDense(int64_t K, int64_t N, bool f16, size_t bytes, std::unique_ptr<uint8_t[], AlignedFree> panels)
+      : k_(K), n_(N), f16_(f16), bytes_(bytes), data_(std::move(panels)) {}
   int64_t K() const { return k_; }
   int64_t N() const { return n_; }
+  bool f16() const { return f16_; }
   size_t bytes() const { return bytes_; }
-  const float* panels() const { return data_.get(); }  // [ceil(N/16), K, 16]
+  // [ceil(N/16), K, 16], 64-byte aligned: fp32, or IEEE half when f16().
+  const float* panels() const { return reinterpret_cast<const float*>(data_.get()); }
+  const uint16_t* panels_f16() const { return reinterpret_cast<const uint16_t*>(data_.get()); }
 
  private:
   int64_t k_ = 0, n_ = 0;
+  bool f16_ = false;
   size_t bytes_ = 0;
-  std::unique_ptr<float[], AlignedFree> data_;
+  std::unique_ptr<uint8_t[], AlignedFree> data_;
 };
 
-PackedF32 pack_f32(const float* B, int64_t K, int64_t N);     // B row-major [K, N]
-PackedF32 pack_f16(const uint16_t* B, int64_t K, int64_t N);  // B row-major [K, N], IEEE half
+PackedDense pack_f32(const float* B, int64_t K, int64_t N);     // B row-major [K, N]
+// B row-major [K, N], IEEE half, kept in half: the kernels widen each panel
+// row in registers (F16C, AVX-512F, NEON fcvtl), so an fp16 model reads half
+// the bytes of fp32 per token and holds half the memory.
+PackedDense pack_f16(const uint16_t* B, int64_t K, int64_t N);
 // Y[M,N] = A[M,K] · B
-void matmul_packed(const PackedF32& w, const float* A, int64_t M, float* Y, ThreadPool& pool);
+void matmul_packed(const PackedDense& w, const float* A, int64_t M, float* Y, ThreadPool& pool);
 // C[M,N] = A[M,K] · B[K,N], all row-major with leading dimensions.
 void gemm_f32(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
               int64_t M, int64_t N, int64_t K, ThreadPool& pool);

@@ -15,7 +15,7 @@ using ops::to_f32;
 // Y [..., N] = A [..., K] · packed B [K, N].
 class PackedMatMul : public Op {
  public:
-  explicit PackedMatMul(kernels::PackedF32 w) : w_(std::move(w)) {}
+  explicit PackedMatMul(kernels::PackedDense w) : w_(std::move(w)) {}
   Status run(std::span<const Tensor> in, std::span<Tensor> out, ExecContext& ctx) override {
     RLLM_RETURN_IF_ERROR(need(in, 0, "A"));
     RLLM_ASSIGN_OR_RETURN(Tensor a, to_f32(in[0]));
@@ -31,7 +31,7 @@ class PackedMatMul : public Op {
   size_t packed_bytes() const override { return w_.bytes(); }
 
  private:
-  kernels::PackedF32 w_;
+  kernels::PackedDense w_;
 };
 
 // Both operands at run time: batched C = A · B with numpy broadcasting of the batch dims.

@@ -1,18 +1,37 @@
-// Scalar twins of the dense fp32 GEMM micro-kernels.
+// Scalar twins of the dense fp32 / fp16-weight GEMM micro-kernels.
 #include "kernels/dense/dense_kernel.h"
+#include "kernels/ref/half.h"
 
 namespace rllm::kernels::dense {
 
-void gemm_packed_f32_ref(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
-                         const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy) {
-  constexpr int64_t P = PackedF32::kPanel;
+namespace {
+
+inline float widen(float x) { return x; }
+inline float widen(uint16_t h) { return half_to_float(h); }
+
+template <typename T>
+void packed(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda, int64_t M,
+            float* Y, int64_t ldy) {
+  constexpr int64_t P = PackedDense::kPanel;
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t m = 0; m < M; ++m)
       for (int64_t j = 0; j < P && p * P + j < N; ++j) {
         float s = 0.0f;
-        for (int64_t k = 0; k < K; ++k) s += A[m * lda + k] * panels[(p * K + k) * P + j];
+        for (int64_t k = 0; k < K; ++k) s += A[m * lda + k] * widen(panels[(p * K + k) * P + j]);
         Y[m * ldy + p * P + j] = s;
       }
+}
+
+}  // namespace
+
+void gemm_packed_f32_ref(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
+                         const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy) {
+  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
+}
+
+void gemm_packed_f16_ref(const uint16_t* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
+                         const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy) {
+  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
 }
 
 void gemm_strided_f32_ref(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,

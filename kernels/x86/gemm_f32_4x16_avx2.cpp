@@ -1,6 +1,7 @@
 // Dense fp32 GEMM on AVX2/FMA: a 6x16 register tile (12 ymm accumulators)
-// over 16-column B panels [k][16]. The packed path reads PackedF32 panels;
-// the strided path copies 256 x 16 slices of B into a stack panel first.
+// over 16-column B panels [k][16]. The packed path reads PackedDense panels
+// (fp32, or fp16 widened in registers by F16C); the strided path copies
+// 256 x 16 slices of B into a stack panel first.
 #include <immintrin.h>
 
 #include "kernels/dense/dense_kernel.h"
@@ -8,20 +9,24 @@
 namespace rllm::kernels::dense {
 namespace {
 
-constexpr int64_t P = PackedF32::kPanel;
+constexpr int64_t P = PackedDense::kPanel;
 constexpr int64_t kKc = 256;
 // Rows per tile: 6 x 16 columns = 12 accumulators + 2 weight vectors + 1
 // broadcast of the 16 ymm.
 constexpr int kMr = 6;
 
+// 8 panel values as fp32.
+inline __m256 load8(const float* p) { return _mm256_load_ps(p); }
+inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(p))); }
+
 // C[0:MR, 0:nr] (+)= A[0:MR, 0:kc] · panel[0:kc, 0:16]
-template <int MR>
-void tile(const float* panel, int64_t kc, const float* A, int64_t lda, float* C, int64_t ldc, int64_t nr,
+template <int MR, typename T>
+void tile(const T* panel, int64_t kc, const float* A, int64_t lda, float* C, int64_t ldc, int64_t nr,
           bool accumulate) {
   __m256 acc[MR][2];
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
-    __m256 b0 = _mm256_load_ps(panel + k * P), b1 = _mm256_load_ps(panel + k * P + 8);
+    __m256 b0 = load8(panel + k * P), b1 = load8(panel + k * P + 8);
     for (int i = 0; i < MR; ++i) {
       __m256 a = _mm256_broadcast_ss(A + i * lda + k);
       acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
@@ -53,24 +58,24 @@ void tile(const float* panel, int64_t kc, const float* A, int64_t lda, float* C,
   }
 }
 
-void rows(const float* panel, int64_t kc, const float* A, int64_t lda, int64_t M, float* C, int64_t ldc,
+template <typename T>
+void rows(const T* panel, int64_t kc, const float* A, int64_t lda, int64_t M, float* C, int64_t ldc,
           int64_t nr, bool accumulate) {
   int64_t m = 0;
-  for (; m + kMr <= M; m += kMr) tile<kMr>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate);
+  for (; m + kMr <= M; m += kMr) tile<kMr, T>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate);
   switch (M - m) {
-    case 5: tile<5>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
-    case 4: tile<4>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
-    case 3: tile<3>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
-    case 2: tile<2>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
-    case 1: tile<1>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    case 5: tile<5, T>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    case 4: tile<4, T>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    case 3: tile<3, T>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    case 2: tile<2, T>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
+    case 1: tile<1, T>(panel, kc, A + m * lda, lda, C + m * ldc, ldc, nr, accumulate); break;
     default: break;
   }
 }
 
-}  // namespace
-
-void gemm_packed_f32_avx2(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
-                          int64_t lda, int64_t M, float* Y, int64_t ldy) {
+template <typename T>
+void packed(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda, int64_t M,
+            float* Y, int64_t ldy) {
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t nr = N - p * P < P ? N - p * P : P;
     // K in slices of kKc keeps the 6 x kKc slice of A in L1 across panels.
@@ -81,9 +86,21 @@ void gemm_packed_f32_avx2(const float* panels, int64_t K, int64_t N, int64_t p0,
   }
 }
 
+}  // namespace
+
+void gemm_packed_f32_avx2(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
+                          int64_t lda, int64_t M, float* Y, int64_t ldy) {
+  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
+}
+
+void gemm_packed_f16_avx2(const uint16_t* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
+                          int64_t lda, int64_t M, float* Y, int64_t ldy) {
+  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
+}
+
 void gemm_strided_f32_avx2(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                            int64_t M, int64_t n0, int64_t n1, int64_t K) {
-  gemm_strided_panels<P, kKc, 32>(A, lda, B, ldb, C, ldc, M, n0, n1, K, rows);
+  gemm_strided_panels<P, kKc, 32>(A, lda, B, ldb, C, ldc, M, n0, n1, K, rows<float>);
 }
 
 }  // namespace rllm::kernels::dense
