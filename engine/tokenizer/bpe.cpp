@@ -1,5 +1,6 @@
 #include "engine/tokenizer/bpe.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -13,25 +14,42 @@ Result<std::unique_ptr<BpeModel>> BpeModel::create(TokenTable vocab, const Merge
   auto m = std::unique_ptr<BpeModel>(new BpeModel());
   m->vocab_ = std::move(vocab);
   const std::string& prefix = config.continuing_subword_prefix;
-  std::string joined;
-  m->merges_.reserve(merges.entries.size());
-  for (size_t rank = 0; rank < merges.entries.size(); ++rank) {
-    const MergeList::Entry& e = merges.entries[rank];
-    const std::string_view a = merges.left(e), b = merges.right(e);
-    const int32_t ia = m->vocab_.find(a), ib = m->vocab_.find(b);
-    int32_t ij;
-    if (!prefix.empty() && b.starts_with(prefix)) {
-      joined.assign(a);
-      joined.append(b.substr(prefix.size()));
-      ij = m->vocab_.find(joined);
-    } else {
-      ij = m->vocab_.find(merges.joined(e));
+  const size_t n = merges.entries.size();
+  m->merges_.reserve(n);
+  // Chunks of merges: their left, right and merged tokens looked up together (the
+  // lookups overlap), then inserted with the pair slots prefetched.
+  constexpr size_t kChunk = 4096, kAhead = 16;
+  std::vector<std::string_view> tokens;
+  std::vector<int32_t> ids(3 * kChunk);
+  std::vector<std::string> joined(prefix.empty() ? 0 : kChunk);
+  for (size_t c0 = 0; c0 < n; c0 += kChunk) {
+    const size_t c1 = std::min(n, c0 + kChunk);
+    tokens.clear();
+    for (size_t r = c0; r < c1; ++r) {
+      const MergeList::Entry& e = merges.entries[r];
+      const std::string_view b = merges.right(e);
+      tokens.push_back(merges.left(e));
+      tokens.push_back(b);
+      if (!prefix.empty() && b.starts_with(prefix)) {
+        std::string& j = joined[r - c0];
+        j.assign(merges.left(e));
+        j.append(b.substr(prefix.size()));
+        tokens.push_back(j);
+      } else {
+        tokens.push_back(merges.joined(e));
+      }
     }
-    if (ia < 0 || ib < 0 || ij < 0) {
-      return Status::error("tokenizer: merge \"" + std::string(a) + " " + std::string(b) + "\" (rank " +
-                           std::to_string(rank) + ") uses a token missing from the vocabulary");
+    m->vocab_.find_many(tokens, ids);
+    const size_t count = c1 - c0;
+    for (size_t k = 0; k < count; ++k) {
+      if (k + kAhead < count) m->merges_.prefetch(ids[3 * (k + kAhead)], ids[3 * (k + kAhead) + 1]);
+      const int32_t ia = ids[3 * k], ib = ids[3 * k + 1], ij = ids[3 * k + 2];
+      if (ia < 0 || ib < 0 || ij < 0) {
+        return Status::error("tokenizer: merge \"" + std::string(tokens[3 * k]) + " " + std::string(tokens[3 * k + 1]) +
+                             "\" (rank " + std::to_string(c0 + k) + ") uses a token missing from the vocabulary");
+      }
+      m->merges_.insert_or_assign(ia, ib, MergeTable::Merge{static_cast<int32_t>(c0 + k), ij});
     }
-    m->merges_.insert_or_assign(ia, ib, MergeTable::Merge{static_cast<int32_t>(rank), ij});
   }
   m->byte_fallback_ids_.assign(256, -1);
   if (config.byte_fallback) {

@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "engine/tokenizer/factories.h"
 #include "engine/tokenizer/json_lists.h"
@@ -23,11 +22,14 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 Result<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return Status::error("cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  const std::streamoff size = in.tellg();
+  if (size < 0) return Status::error("cannot read " + path);
+  std::string text(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(text.data(), size)) return Status::error("cannot read " + path);
+  return text;
 }
 
 

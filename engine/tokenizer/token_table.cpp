@@ -8,8 +8,6 @@ namespace rllm::tok {
 
 namespace {
 
-uint64_t hash_of(std::string_view s) { return std::hash<std::string_view>{}(s); }
-
 // Slots for `n` entries at most half full.
 int bits_for(size_t n) { return std::max(4, static_cast<int>(std::bit_width(std::max<size_t>(n, 1) * 2 - 1))); }
 
@@ -33,12 +31,24 @@ Result<TokenTable> TokenTable::create(const VocabList& vocab, const std::string&
   TokenTable t;
   t.id_to_token_.resize(static_cast<size_t>(max_id + 1));
   t.slots_.assign(size_t{1} << bits_for(n), Slot{0, -1});
-  for (const auto& e : vocab.entries) t.insert(vocab.token(e), e.id);
+  // Hashes run kAhead entries ahead of the inserts, their slots prefetched.
+  uint64_t ring[kAhead];
+  for (size_t i = 0; i < n + kAhead; ++i) {
+    if (i >= kAhead) {
+      const auto& e = vocab.entries[i - kAhead];
+      t.insert(vocab.token(e), e.id, ring[i % kAhead]);
+    }
+    if (i < n) {
+      ring[i % kAhead] = hash_of(vocab.token(vocab.entries[i]));
+      __builtin_prefetch(&t.home_slot(ring[i % kAhead]));
+    }
+  }
   return t;
 }
 
-void TokenTable::insert(std::string_view token, int32_t id) {
-  const uint64_t h = hash_of(token);
+uint64_t TokenTable::hash_of(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+void TokenTable::insert(std::string_view token, int32_t id, uint64_t h) {
   const size_t mask = slots_.size() - 1;
   const auto tag = static_cast<uint32_t>(h >> 32);
   for (size_t i = static_cast<size_t>(h) & mask;; i = (i + 1) & mask) {
@@ -54,7 +64,7 @@ void TokenTable::insert(std::string_view token, int32_t id) {
     }
   }
   std::string& owner = id_to_token_[static_cast<size_t>(id)];
-  if (!owner.empty() || find(token) >= 0) {
+  if (!owner.empty() || find(token, h) >= 0) {
     shared_id_.insert_or_assign(std::string(token), id);
     return;
   }
@@ -67,8 +77,31 @@ void TokenTable::insert(std::string_view token, int32_t id) {
   }
 }
 
-int32_t TokenTable::find(std::string_view token) const {
-  const uint64_t h = hash_of(token);
+int32_t TokenTable::find(std::string_view token) const { return find(token, hash_of(token)); }
+
+void TokenTable::find_many(std::span<const std::string_view> tokens, std::span<int32_t> ids) const {
+  // Three stages kAhead apart, the oldest first so its hash is read before its ring
+  // entry is reused: compare; read the slot and prefetch its string; hash and
+  // prefetch the slot.
+  const size_t n = tokens.size();
+  uint64_t ring[2 * kAhead];
+  for (size_t i = 0; i < n + 2 * kAhead; ++i) {
+    if (i >= 2 * kAhead) {
+      const size_t j = i - 2 * kAhead;
+      ids[j] = find(tokens[j], ring[j % (2 * kAhead)]);
+    }
+    if (i >= kAhead && i - kAhead < n) {
+      const Slot& s = home_slot(ring[(i - kAhead) % (2 * kAhead)]);
+      if (s.id >= 0) __builtin_prefetch(&id_to_token_[static_cast<size_t>(s.id)]);
+    }
+    if (i < n) {
+      ring[i % (2 * kAhead)] = hash_of(tokens[i]);
+      __builtin_prefetch(&home_slot(ring[i % (2 * kAhead)]));
+    }
+  }
+}
+
+int32_t TokenTable::find(std::string_view token, uint64_t h) const {
   const size_t mask = slots_.size() - 1;
   const auto tag = static_cast<uint32_t>(h >> 32);
   for (size_t i = static_cast<size_t>(h) & mask;; i = (i + 1) & mask) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,10 @@ class TokenTable {
   static Result<TokenTable> create(const VocabList& vocab, const std::string& what);
 
   int32_t find(std::string_view token) const;  // -1 if absent
+  // ids[i] = find(tokens[i]). A lookup in a large vocabulary is two dependent cache
+  // misses (slot, then its string); issuing them ahead overlaps them. Gemma-3's 514k
+  // merges look up 1.5M tokens at load.
+  void find_many(std::span<const std::string_view> tokens, std::span<int32_t> ids) const;
   const std::string& token(int32_t id) const;  // "" for an id with no token
   size_t id_count() const { return id_to_token_.size(); }
 
@@ -63,7 +68,11 @@ class TokenTable {
     uint32_t tag;
     int32_t id;  // -1: empty
   };
-  void insert(std::string_view token, int32_t id);
+  static constexpr size_t kAhead = 16;  // lookups issued ahead (prefetch distance)
+  static uint64_t hash_of(std::string_view s);
+  const Slot& home_slot(uint64_t hash) const { return slots_[static_cast<size_t>(hash) & (slots_.size() - 1)]; }
+  int32_t find(std::string_view token, uint64_t hash) const;
+  void insert(std::string_view token, int32_t id, uint64_t hash);
 
   std::vector<std::string> id_to_token_;
   std::vector<Slot> slots_;  // size a power of two, at most half full
@@ -82,6 +91,8 @@ class MergeTable {
   void reserve(size_t n);
   // A repeated pair keeps its last rank, as HF builds its merge map.
   void insert_or_assign(int32_t left, int32_t right, Merge m);
+  // Brings the pair's slot into cache ahead of an insert (within the reserved size).
+  void prefetch(int32_t left, int32_t right) const { __builtin_prefetch(&slots_[slot_of(pair_key(left, right))]); }
   const Merge* find(int32_t left, int32_t right) const {
     const uint64_t key = pair_key(left, right);
     for (size_t i = slot_of(key);; i = (i + 1) & mask_) {
