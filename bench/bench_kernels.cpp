@@ -85,9 +85,19 @@ __attribute__((target("avx2"))) double read_sum(const float* p, int64_t n) {
   return double(t[0]) + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
 }
 
-// DRAM read bandwidth in bytes/s over a 512 MiB buffer.
+// Last-level cache bytes (cpuinfo; 32 MiB if it reports none).
+int64_t llc_bytes() {
+  int64_t b = 0;
+  for (uint32_t i = 0; i < cpuinfo_get_l3_caches_count(); ++i) b += cpuinfo_get_l3_cache(i)->size;
+  return b > 0 ? b : int64_t(32) << 20;
+}
+
+// Working set for the DRAM figures: twice the last-level cache, at least 512 MiB.
+int64_t dram_set_bytes() { return std::max(int64_t(512) << 20, 2 * llc_bytes()); }
+
+// DRAM read bandwidth in bytes/s over a buffer of dram_set_bytes().
 double dram_bandwidth(ThreadPool& pool) {
-  const int64_t n = int64_t(512) << 20 >> 2;
+  const int64_t n = dram_set_bytes() >> 2;
   static float* buf = [n] {
     float* b = static_cast<float*>(std::aligned_alloc(64, size_t(n) * 4));
     for (int64_t i = 0; i < n; ++i) b[i] = float(i & 7);
@@ -117,17 +127,36 @@ __attribute__((target("avx2"), noinline)) int64_t maddubs_loop(int64_t iters) {
   return _mm256_extract_epi16(s, 0);
 }
 
-double maddubs_peak_gops(ThreadPool& pool) {
+// 12 independent zmm vpdpbusd chains: the VNNI peak (one instruction = 64
+// u8 x s8 products and their adds = 128 ops).
+__attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) int64_t dpbusd_loop(int64_t iters) {
+  __m512i acc[12];
+  __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    __asm__ volatile("" : "+v"(a));
+  }
+  __m512i s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_xor_si512(s, acc[i]);
+  alignas(64) int32_t t[16];
+  _mm512_store_si512(t, s);
+  return t[0];
+}
+
+// GOPS of loop(iters) on every thread of the pool, ops_per_iter each.
+double peak_gops(ThreadPool& pool, int64_t (*loop)(int64_t), double ops_per_iter) {
   const int64_t iters = 2000000;
   volatile int64_t sink = 0;
   double best = 1e30;
   for (int r = 0; r < 5; ++r)
     best = std::min(best, time_calls([&](int) {
       pool.parallel_for(pool.size(), 1, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) sink = sink + maddubs_loop(iters);
+        for (int64_t i = b; i < e; ++i) sink = sink + loop(iters);
       });
     }, 0.1));
-  return double(iters) * 12 * 64 * pool.size() / best / 1e9;
+  return double(iters) * ops_per_iter * pool.size() / best / 1e9;
 }
 
 std::vector<uint8_t> random_bytes(size_t n, std::mt19937& rng) {
@@ -150,10 +179,12 @@ Candidate nbits_candidate(int64_t M, int64_t K, int64_t N, int bits, int block, 
   std::mt19937 rng(1);
   auto ws = std::make_shared<std::vector<PackedNBits>>();
   int64_t nb = (K + block - 1) / block;
+  // One random source, packed into each copy (they differ in address, which
+  // is what the working set needs).
+  auto b = random_bytes(size_t(N * nb * block * bits / 8), rng);
+  auto s = random_floats(size_t(N * nb), rng, 0.001f, 0.02f);
+  auto z = random_floats(size_t(N * nb), rng, 0.0f, float((1 << bits) - 1));
   for (int c = 0; c < copies; ++c) {
-    auto b = random_bytes(size_t(N * nb * block * bits / 8), rng);
-    auto s = random_floats(size_t(N * nb), rng, 0.001f, 0.02f);
-    auto z = random_floats(size_t(N * nb), rng, 0.0f, float((1 << bits) - 1));
     NBitsWeights w;
     w.N = N;
     w.K = K;
@@ -244,10 +275,10 @@ Candidate onednn_candidate(int64_t M, int64_t K, int64_t N, bool u8s8, int copie
   std::mt19937 rng(2);
   size_t elem = u8s8 ? 1 : 4;
   auto ws = std::make_shared<std::vector<memory>>();
+  auto raw = random_bytes(size_t(K * N) * elem, rng);
+  if (!u8s8)
+    for (size_t i = 0; i < raw.size(); i += 4) raw[i + 3] = 0x3C;  // finite floats
   for (int c = 0; c < copies; ++c) {
-    auto raw = random_bytes(size_t(K * N) * elem, rng);
-    if (!u8s8)
-      for (size_t i = 0; i < raw.size(); i += 4) raw[i + 3] = 0x3C;  // finite floats
     memory plain(w_plain, *eng, raw.data());
     memory packed(pd.weights_desc(), *eng);
     reorder(plain, packed).execute(*strm, plain, packed);
@@ -288,13 +319,16 @@ bool bench_ort(int64_t M, int64_t K, int64_t N, int bits, int block, int threads
 
 struct Context {
   bool json = false;
-  double bw = 0, peak = 0;  // bytes/s, GOPS at this thread count
+  double bw = 0, peak = 0, vnni_peak = 0;  // bytes/s, GOPS at this thread count (vnni: 0 if absent)
+  // The peak "of peak" is taken against: the VNNI one when the kernels run VNNI.
+  double ref_peak() const { return vnni_peak > 0 ? vnni_peak : peak; }
 };
 
 void print_header(const Context& c, int threads) {
   if (c.json) return;
-  std::printf("\nthreads %d: DRAM read bandwidth %.1f GB/s (512 MiB buffer); vpmaddubsw peak %.0f GOPS\n", threads,
-              c.bw / 1e9, c.peak);
+  std::printf("\nthreads %d: DRAM read bandwidth %.1f GB/s (%ld MiB buffer); vpmaddubsw peak %.0f GOPS; "
+              "vpdpbusd zmm peak %.0f GOPS (of peak: against %s)\n", threads, c.bw / 1e9, long(dram_set_bytes() >> 20),
+              c.peak, c.vnni_peak, c.vnni_peak > 0 ? "vpdpbusd" : "vpmaddubsw");
   std::printf("| %-28s | %-6s | %4s | %5s | %5s | %4s | %5s | %3s | %2s | %10s | %7s | %7s | %7s | %7s |\n", "kernel",
               "isa", "M", "K", "N", "bits", "block", "zp", "t", "us/call", "GB/s", "of DRAM", "GOPS", "of peak");
   std::printf("|---|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|\n");
@@ -306,13 +340,14 @@ void print(const Row& r, const Context& c) {
   if (c.json) {
     std::printf("{\"kernel\": \"%s\", \"isa\": \"%s\", \"M\": %ld, \"K\": %ld, \"N\": %ld, \"bits\": %d, "
                 "\"block\": %d, \"zero_points\": \"%s\", \"threads\": %d, \"seconds\": %.6g, "
-                "\"weight_gb_per_s\": %.4g, \"gops\": %.4g, \"dram_gb_per_s\": %.4g, \"maddubs_peak_gops\": %.4g}\n",
+                "\"weight_gb_per_s\": %.4g, \"gops\": %.4g, \"dram_gb_per_s\": %.4g, \"maddubs_peak_gops\": %.4g, "
+                "\"vnni_peak_gops\": %.4g}\n",
                 r.kernel.c_str(), r.isa.c_str(), long(r.M), long(r.K), long(r.N), r.bits, r.block, r.zp.c_str(),
-                r.threads, r.seconds, gbps, gops, c.bw / 1e9, c.peak);
+                r.threads, r.seconds, gbps, gops, c.bw / 1e9, c.peak, c.vnni_peak);
   } else {
     std::printf("| %-28s | %-6s | %4ld | %5ld | %5ld | %4d | %5d | %3s | %2d | %10.1f | %7.2f | %6.0f%% | %7.1f | %6.0f%% |\n",
                 r.kernel.c_str(), r.isa.c_str(), long(r.M), long(r.K), long(r.N), r.bits, r.block, r.zp.c_str(),
-                r.threads, r.seconds * 1e6, gbps, 100.0 * gbps / (c.bw / 1e9), gops, 100.0 * gops / c.peak);
+                r.threads, r.seconds * 1e6, gbps, 100.0 * gbps / (c.bw / 1e9), gops, 100.0 * gops / c.ref_peak());
   }
   std::fflush(stdout);
 }
@@ -364,26 +399,31 @@ int main(int argc, char** argv) {
   for (int threads : thread_counts) {
     ThreadPool pool(threads);
     ctx.bw = dram_bandwidth(pool);
-    ctx.peak = maddubs_peak_gops(pool);
+    ctx.peak = peak_gops(pool, maddubs_loop, 12 * 64);
+    ctx.vnni_peak = active_isa() == Isa::avx512vnni ? peak_gops(pool, dpbusd_loop, 12 * 128) : 0;
     if (ctx.json)
       std::printf("{\"kernel\": \"dram_read\", \"isa\": \"avx2\", \"threads\": %d, \"weight_gb_per_s\": %.4g}\n"
-                  "{\"kernel\": \"vpmaddubsw_peak\", \"isa\": \"avx2\", \"threads\": %d, \"gops\": %.4g}\n",
-                  threads, ctx.bw / 1e9, threads, ctx.peak);
+                  "{\"kernel\": \"vpmaddubsw_peak\", \"isa\": \"avx2\", \"threads\": %d, \"gops\": %.4g}\n"
+                  "{\"kernel\": \"vpdpbusd_zmm_peak\", \"isa\": \"avx512vnni\", \"threads\": %d, \"gops\": %.4g}\n",
+                  threads, ctx.bw / 1e9, threads, ctx.peak, threads, ctx.vnni_peak);
     print_header(ctx, threads);
     if (want("gemv")) {
-      // Working set > L3: 16 weight copies (int4 K=N=4096: 16 x 10.5 MB).
-      const int copies = 16;
+      // Working set of dram_set_bytes() (> 2x L3: 96 int4 copies of 10.5 MB
+      // on a 480 MB L3), at least 16 copies. accuracy_level 0 is compute
+      // bound: 2 copies.
       for (int bits : {4, 8}) {
+        const int64_t copy_bytes = N * K * bits / 8 + N * (K / 32) * 4;
+        const int copies = int(std::max<int64_t>(16, (dram_set_bytes() + copy_bytes - 1) / copy_bytes));
         std::vector<Candidate> c;
         c.push_back(nbits_candidate(1, K, N, bits, 32, 4, ZeroPoints::none, copies, pool));
         if (bits == 4) c.push_back(nbits_candidate(1, K, N, bits, 32, 4, ZeroPoints::typed, copies, pool));
-        if (!quick) c.push_back(nbits_candidate(1, K, N, bits, 32, 0, ZeroPoints::none, copies, pool));
+        if (!quick) c.push_back(nbits_candidate(1, K, N, bits, 32, 0, ZeroPoints::none, 2, pool));
         run_group(std::move(c), reps, min_s, ctx);
         Row r;
         if (ort && bench_ort(1, K, N, bits, 32, threads, copies, r)) print(r, ctx);
       }
       if (!quick)
-        run_group({onednn_candidate(1, K, N, true, copies, threads), onednn_candidate(1, K, N, false, 4, threads),
+        run_group({onednn_candidate(1, K, N, true, int(dram_set_bytes() / (K * N)) + 1, threads), onednn_candidate(1, K, N, false, 4, threads),
                    dense_candidate(1, K, N, 4, pool)},
                   reps, min_s, ctx);
     }
