@@ -1,9 +1,7 @@
-// AVX2 twins of kernels/int8/quantize_u8.cpp: the codes of the IEEE division
-// and round-half-even conversion (vcvtps2dq under the default MXCSR), equal to
-// the scalar ones and onnxruntime's MLAS QuantizeLinear.
+// AVX2 twins of kernels/int8/quantize_u8.cpp: the same IEEE division and
+// round-half-even conversion (vcvtps2dq under the default MXCSR), so the codes
+// equal the scalar ones and onnxruntime's MLAS QuantizeLinear.
 #include <immintrin.h>
-
-#include <cmath>
 
 #include "kernels/int8/int8_kernel.h"
 
@@ -44,34 +42,14 @@ void minmax_with_zero_avx2(const float* x, int64_t n, float* mn, float* mx) {
   *mx = b;
 }
 
-// The codes of x / scale without a division per value: x · (1 / scale) is
-// within 2 ulp of the exact quotient, so after clamping to [-zp, 255 - zp]
-// (|v| <= 255, ulp <= 2^-16) it rounds to the same integer as the divided
-// value unless it lies within 2^-10 of a half-integer; a batch holding such a
-// value is divided instead. vdivps was 4% of an INT8 MiniLM run (one
-// division per 0.19 ns, as wide vectors do not divide faster per value).
 void quantize_u8_avx2(const float* x, int64_t n, float scale, uint8_t zp, uint8_t* q) {
   const __m256 s = _mm256_set1_ps(scale);
-  const float inv_scale = 1.0f / scale;
-  const bool use_inverse = std::isnormal(inv_scale) && std::isnormal(scale);
-  const __m256 inv = _mm256_set1_ps(inv_scale);
   const __m256 vlo = _mm256_set1_ps(0.0f - float(zp)), vhi = _mm256_set1_ps(255.0f - float(zp));
-  const __m256 half = _mm256_set1_ps(0.5f), near = _mm256_set1_ps(0x1p-10f);
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256i z = _mm256_set1_epi32(zp);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 xv = _mm256_loadu_ps(x + i);
-    __m256 v;
-    if (use_inverse) {
-      v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(xv, inv), vlo), vhi);
-      // |v - floor(v) - 0.5| (exact: v - floor(v) is) near 0: a possible tie.
-      const __m256 f = _mm256_sub_ps(_mm256_sub_ps(v, _mm256_floor_ps(v)), half);
-      if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(f, abs_mask), near, _CMP_LT_OQ)) != 0)
-        v = _mm256_min_ps(_mm256_max_ps(_mm256_div_ps(xv, s), vlo), vhi);
-    } else {
-      v = _mm256_min_ps(_mm256_max_ps(_mm256_div_ps(xv, s), vlo), vhi);
-    }
+    __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+    v = _mm256_min_ps(_mm256_max_ps(v, vlo), vhi);
     __m256i c = _mm256_add_epi32(_mm256_cvtps_epi32(v), z);  // 0..255
     __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
     _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm_packus_epi16(w, w));

@@ -173,9 +173,9 @@ TEST_CASE("int8: dynamic uint8 quantization of every ISA equals the scalar twin"
   }
 }
 
-TEST_CASE("int8: quantization by the reciprocal of the scale gives the division's codes, next to ties too") {
-  // Values within a few ulp of (k + 0.5) · scale, where x · (1 / scale) and
-  // x / scale can round to different sides, for scales whose reciprocal is inexact.
+TEST_CASE("int8: activation quantization of every ISA equals the scalar division's codes next to ties") {
+  // Values within a few ulp of (k + 0.5) · scale, where any shortcut for the
+  // division (x · (1 / scale)) rounds to the other side, for scales whose reciprocal is inexact.
   std::mt19937 g(5);
   std::uniform_int_distribution<int> k(-140, 140), step(-4, 4);
   for (float scale : {0.0371f, 1.0f / 3.0f, 0.0078125f * 1.1f, 3.7e-3f, 12.9f}) {
