@@ -3,6 +3,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/graph/encoder_fusion.h"
 #include "engine/graph/pattern.h"
 
 namespace rllm {
@@ -97,6 +98,37 @@ std::optional<Rewrite> match_qdq(const Matcher& m, int i) {
   return r;
 }
 
+// DequantizeLinear(QuantizeLinear(x, s, z), s, z) of an activation, per
+// tensor with a uint8 code, where the code has no other reader (QDQ graphs
+// quantize every MatMul output and attention operand so). Offered after the
+// MatMul fusions, so a code an integer GEMM reads keeps its QuantizeLinear.
+std::optional<Rewrite> match_quantize_dequantize(const Matcher& m, int i) {
+  const OnnxNode& dq = m.node(i);
+  if (dq.outputs.size() != 1 || dq.inputs.size() < 2 || dq.attr_i("block_size", 0) != 0) return std::nullopt;
+  const int q = m.producer(dq.inputs[0], "QuantizeLinear");
+  if (q < 0 || !m.single_reader(dq.inputs[0])) return std::nullopt;
+  const OnnxNode& qn = m.node(q);
+  if (qn.attr_i("block_size", 0) != 0 || input(qn, 1) != input(dq, 1) || input(qn, 2) != input(dq, 2))
+    return std::nullopt;
+  const OnnxTensor* scale = m.init(input(qn, 1));
+  if (scale == nullptr || scale->dtype != DType::f32 || scale->numel() != 1) return std::nullopt;
+  const std::string zp = input(qn, 2);
+  if (zp.empty()) {
+    const int64_t t = qn.attr_i("output_dtype", 0);
+    if (t != 0 && t != int64_t(DType::u8)) return std::nullopt;
+  } else if (m.init(zp) == nullptr || m.init(zp)->dtype != DType::u8 || m.init(zp)->numel() != 1) {
+    return std::nullopt;
+  }
+  OnnxNode n;
+  n.name = (dq.name.empty() ? dq.outputs[0] : dq.name) + "_qdq";
+  n.op_type = "QuantizeDequantizeLinear";
+  n.domain = kRunLlmDomain;
+  n.inputs = {qn.inputs[0], scale->name};
+  if (!zp.empty()) n.inputs.push_back(zp);
+  n.outputs = dq.outputs;
+  return Rewrite{i, std::move(n), {q}};
+}
+
 }  // namespace
 
 std::shared_ptr<const OnnxModel> fuse_quantized_matmuls(const OnnxModel& model) {
@@ -107,7 +139,7 @@ std::shared_ptr<const OnnxModel> fuse_quantized_matmuls(const OnnxModel& model) 
   if (!candidates) return nullptr;
 
   Matcher m(g);
-  return apply_rewrites(
+  std::shared_ptr<const OnnxModel> fused = apply_rewrites(
       model,
       [&](const OnnxNode& n, int i) -> std::optional<Rewrite> {
         if (n.op_type == "MatMulInteger") return match_dynamic(m, i);
@@ -115,6 +147,16 @@ std::shared_ptr<const OnnxModel> fuse_quantized_matmuls(const OnnxModel& model) 
         return std::nullopt;
       },
       {"com.microsoft"});
+  const OnnxModel& after = fused ? *fused : model;
+  Matcher m2(after.graph);
+  auto pairs = apply_rewrites(
+      after,
+      [&](const OnnxNode& n, int i) -> std::optional<Rewrite> {
+        if (n.op_type == "DequantizeLinear") return match_quantize_dequantize(m2, i);
+        return std::nullopt;
+      },
+      {kRunLlmDomain});
+  return pairs ? pairs : fused;
 }
 
 }  // namespace rllm

@@ -11,6 +11,9 @@
 // output. Wq, ws, wz and bias must be initializers; intermediate values must
 // have no other reader and not be graph outputs, so the rewrite never changes
 // what the graph computes (ORT's own optimizer fuses the same patterns).
+// The QDQ pairs left on activations, DequantizeLinear(QuantizeLinear(x, s, z),
+// s, z) per tensor with uint8 codes, become one run_llm QuantizeDequantizeLinear
+// (x, s, z) pass with the same output.
 #pragma once
 
 #include <memory>

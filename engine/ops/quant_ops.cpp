@@ -1,7 +1,8 @@
 // Integer quantization ops: QuantizeLinear, DequantizeLinear (per tensor or
 // per axis, uint8/int8), DynamicQuantizeLinear, MatMulInteger, and ONNX
 // Runtime's com.microsoft MatMulIntegerToFloat, which quant_fusion.cpp also
-// makes out of quantize_dynamic's and QDQ's MatMul patterns. Rounding follows
+// makes out of quantize_dynamic's and QDQ's MatMul patterns, and the
+// QuantizeDequantizeLinear pair it makes of QDQ's other activations. Rounding follows
 // onnxruntime's MLAS: x / scale (a division), clamped to the range shifted by
 // the zero point (NaN goes to the low end, as MAXPS does), rounded half to even.
 #include <algorithm>
@@ -150,6 +151,35 @@ Status dynamic_quantize_linear(std::span<const Tensor> in, std::span<Tensor> out
   out[0] = y;
   if (out.size() > 1) out[1] = ys;
   if (out.size() > 2) out[2] = yz;
+  return ok_status();
+}
+
+// run_llm QuantizeDequantizeLinear (quant_fusion.h): per tensor, uint8 codes,
+// y = (quantize_u8(x) - zp) · scale, the values of QuantizeLinear then
+// DequantizeLinear, computed in L1-sized runs without the code tensor.
+Status quantize_dequantize(std::span<const Tensor> in, std::span<Tensor> out) {
+  RLLM_RETURN_IF_ERROR(need(in, 0, "x"));
+  RLLM_RETURN_IF_ERROR(need(in, 1, "scale"));
+  if (in[0].dtype() != DType::f32) return Status::error("x must be f32, got " + std::string(dtype_name(in[0].dtype())));
+  RLLM_ASSIGN_OR_RETURN(Tensor scale, ops::to_f32(in[1]));
+  if (scale.numel() != 1) return Status::error("scale must be a scalar, got " + shape_str(scale.shape()));
+  const Tensor* zp = in.size() > 2 && in[2].dtype() != DType::undefined ? &in[2] : nullptr;
+  if (zp != nullptr && (zp->dtype() != DType::u8 || zp->numel() != 1))
+    return Status::error("the zero point must be one uint8, got " + std::string(dtype_name(zp->dtype())) + " " +
+                         shape_str(zp->shape()));
+  const float s = scale.as<float>()[0];
+  const uint8_t z = zp != nullptr ? zp->as<uint8_t>()[0] : uint8_t{0};
+  const Tensor& x = in[0];
+  Tensor y = Tensor::uninit(DType::f32, x.shape());
+  constexpr int64_t kRun = 4096;
+  uint8_t codes[kRun];
+  for (int64_t i = 0; i < x.numel(); i += kRun) {
+    const int64_t len = std::min(kRun, x.numel() - i);
+    kernels::quantize_u8(x.as<float>() + i, len, s, z, codes);
+    float* py = y.mut<float>() + i;
+    for (int64_t j = 0; j < len; ++j) py[j] = static_cast<float>(int32_t(codes[j]) - int32_t(z)) * s;
+  }
+  out[0] = y;
   return ok_status();
 }
 
@@ -338,6 +368,11 @@ void register_quant_ops(OpRegistry& r) {
   r.add("", "DynamicQuantizeLinear", 11, [](const LoadContext&) -> Result<std::unique_ptr<Op>> {
     return make_op([](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) {
       return dynamic_quantize_linear(in, out);
+    });
+  });
+  r.add("run_llm", "QuantizeDequantizeLinear", 1, [](const LoadContext&) -> Result<std::unique_ptr<Op>> {
+    return make_op([](std::span<const Tensor> in, std::span<Tensor> out, ExecContext&) {
+      return quantize_dequantize(in, out);
     });
   });
   r.add("", "MatMulInteger", 10, matmul_integer_factory);

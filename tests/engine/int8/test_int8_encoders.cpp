@@ -274,6 +274,15 @@ void check_fused(const std::optional<Family>& f) {
     CHECK(count_ops(fused->graph, "MatMulInteger") == 0);
     if (count_ops(model->graph, "MatMulInteger") > 0)  // quantize_dynamic: each Cast after a MatMulInteger goes too
       CHECK(count_ops(fused->graph, "Cast") + f->weights == count_ops(model->graph, "Cast"));
+    // QDQ: per layer 4 quantized activations feed the weight GEMMs (the first
+    // LayerNorm's for Q, K, V; the attention context; the second LayerNorm's;
+    // the GELU's) and keep their QuantizeLinear; the other 12 QDQ pairs (the 6
+    // MatMul outputs, q, k, v, the scores, the probabilities and the context
+    // before its transpose) each become one QuantizeDequantizeLinear.
+    const size_t layers = f->weights / 6;
+    const bool qdq = count_ops(model->graph, "QuantizeLinear") > 0;
+    CHECK(count_ops(fused->graph, "QuantizeDequantizeLinear") == (qdq ? 12 * layers : 0));
+    CHECK(count_ops(fused->graph, "QuantizeLinear") == (qdq ? 4 * layers : 0));
   }
 }
 

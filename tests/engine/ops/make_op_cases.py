@@ -279,6 +279,13 @@ def encoder_fusion_cases(out):
     sqrt2 = [("sqrt2", np.array(np.sqrt(2.0), np.float32)), ("one", np.array(1.0, np.float32)),
              ("half", np.array(0.5, np.float32))]
     x = [("x", rnd((2, 5, 16), np.float32, -4.0, 4.0))]
+    # A QDQ pair on an activation (quant_fusion.cpp makes one QuantizeDequantizeLinear of it),
+    # values on code ties (x / 0.05 = k + 0.5) and past both ends of the uint8 range.
+    xq = rnd((3, 40), np.float32, -8.0, 8.0)
+    xq[0, :8] = np.array([0.025, 0.075, -0.025, -0.125, 6.4, -6.4, 100.0, -100.0], np.float32)
+    graph_case(out, "fusion_qdq_pair_f32", [
+        mk("QuantizeLinear", ["x", "s", "z"], ["q"]), mk("DequantizeLinear", ["q", "s", "z"], ["y0"])],
+        [("x", xq)], ["y0"], [("s", np.array(0.05, np.float32)), ("z", np.array(131, np.uint8))])
     graph_case(out, "fusion_gelu_erf_f32", [
         mk("Div", ["x", "sqrt2"], ["d"]), mk("Erf", ["d"], ["e"]), mk("Add", ["e", "one"], ["a"]),
         mk("Mul", ["x", "a"], ["m"]), mk("Mul", ["m", "half"], ["y0"])], x, ["y0"], sqrt2)
