@@ -1,6 +1,7 @@
 #include "engine/tokenizer/json_reader.h"
 
 #include <algorithm>
+#include <array>
 
 #include "engine/tokenizer/utf8.h"
 
@@ -9,6 +10,13 @@ namespace rllm::tok {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Bytes a string copies as they are: printable ASCII but '"' and '\\'.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}();
 
 // Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no
 // surrogates, nothing above U+10FFFF), 0 if there is none.
@@ -39,37 +47,9 @@ size_t utf8_valid_len(std::string_view s, size_t i) {
 
 }  // namespace
 
-void JsonReader::skip_ws() {
-  while (pos_ < text_.size()) {
-    const char c = text_[pos_];
-    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return;
-    ++pos_;
-  }
-}
-
-char JsonReader::next_char() {
-  skip_ws();
-  if (pos_ >= text_.size()) fail("unexpected end of text");
-  return text_[pos_];
-}
-
 void JsonReader::expect(char c) {
   if (next_char() != c) fail(std::string("expected '") + c + "'");
   ++pos_;
-}
-
-JsonReader::Kind JsonReader::peek() {
-  switch (next_char()) {
-    case '{': return Kind::kObject;
-    case '[': return Kind::kArray;
-    case '"': return Kind::kString;
-    case 't':
-    case 'f': return Kind::kBool;
-    case 'n': return Kind::kNull;
-    default:
-      if (text_[pos_] == '-' || is_digit(text_[pos_])) return Kind::kNumber;
-      fail("expected a value");
-  }
 }
 
 void JsonReader::begin_object() {
@@ -159,28 +139,24 @@ void JsonReader::append_string(std::string& out) {
   if (next_char() != '"') fail("expected a string");
   ++pos_;
   const size_t n = text_.size();
+  // Bytes since `run` are copied in one append when an escape or the end comes.
+  size_t run = pos_;
   for (;;) {
-    const size_t run = pos_;
-    while (pos_ < n) {
-      const auto c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-      ++pos_;
-    }
-    out.append(text_.data() + run, pos_ - run);
+    while (pos_ < n && kPlain[static_cast<unsigned char>(text_[pos_])]) ++pos_;
     if (pos_ >= n) fail("unterminated string");
     const auto c = static_cast<unsigned char>(text_[pos_]);
+    if (c >= 0x80) {
+      const size_t len = utf8_valid_len(text_, pos_);
+      if (len == 0) fail("invalid UTF-8 in a string");
+      pos_ += len;
+      continue;
+    }
+    out.append(text_.data() + run, pos_ - run);
     if (c == '"') {
       ++pos_;
       return;
     }
     if (c < 0x20) fail("control character in a string (must be escaped)");
-    if (c >= 0x80) {
-      const size_t len = utf8_valid_len(text_, pos_);
-      if (len == 0) fail("invalid UTF-8 in a string");
-      out.append(text_.data() + pos_, len);
-      pos_ += len;
-      continue;
-    }
     ++pos_;  // the backslash
     if (pos_ >= n) fail("unterminated string");
     switch (text_[pos_++]) {
@@ -210,6 +186,7 @@ void JsonReader::append_string(std::string& out) {
         --pos_;
         fail("invalid escape in a string");
     }
+    run = pos_;
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,7 +34,19 @@ class JsonReader {
 
   explicit JsonReader(std::string_view text) : text_(text) {}
 
-  Kind peek();  // the kind of the next value
+  Kind peek() {  // the kind of the next value
+    switch (next_char()) {
+      case '{': return Kind::kObject;
+      case '[': return Kind::kArray;
+      case '"': return Kind::kString;
+      case 't':
+      case 'f': return Kind::kBool;
+      case 'n': return Kind::kNull;
+      default:
+        if (text_[pos_] == '-' || (text_[pos_] >= '0' && text_[pos_] <= '9')) return Kind::kNumber;
+        fail("expected a value");
+    }
+  }
   void begin_object();
   // Reads the next member's key (unescaped) and its ':'; false at the closing '}'.
   bool next_member(std::string& key);
@@ -55,8 +68,27 @@ class JsonReader {
   static std::string where(std::string_view text, size_t offset);
 
  private:
-  void skip_ws();
-  char next_char();  // after whitespace; fails at the end of the text
+  // Inline: called before every token. Pretty-printed tokenizer.json files are half
+  // indentation (Gemma-3's: 16.6 of 33 MB), skipped 8 spaces at a time.
+  void skip_ws() {
+    for (;;) {
+      while (text_.size() - pos_ >= 8) {
+        uint64_t eight;
+        std::memcpy(&eight, text_.data() + pos_, 8);
+        if (eight != 0x2020202020202020ull) break;
+        pos_ += 8;
+      }
+      if (pos_ >= text_.size()) return;
+      const char c = text_[pos_];
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return;
+      ++pos_;
+    }
+  }
+  char next_char() {  // after whitespace; fails at the end of the text
+    skip_ws();
+    if (pos_ >= text_.size()) fail("unexpected end of text");
+    return text_[pos_];
+  }
   void expect(char c);
   void skip_number();
   void skip_literal(std::string_view word);
