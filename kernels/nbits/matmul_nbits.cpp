@@ -101,11 +101,13 @@ void matmul_nbits_with(const NBitsKernel& k, const PackedNBits& w, const float* 
   if (M == 0) return;
   ActRows act;
   int64_t data_bytes = w.k_padded() * (k.int8_activations ? 1 : 4);
-  act.da_off = round_up(data_bytes, 64);
-  act.asum_off = act.da_off + round_up(w.n_blocks_padded() * 4, 64);
-  act.zsum_off = act.asum_off + round_up(w.n_blocks_padded() * 4, 64);
-  act.stride = act.zsum_off + (k.int8_activations ? round_up(w.n_blocks_padded() * 4, 64) : 0);
-  const int64_t G = k.int8_activations ? k.row_group : 0, n_groups = G > 0 ? (M + G - 1) / G : 0;
+  // A row's arrays back to back (kp is a multiple of 32): a q8a row is laid
+  // out as a row group of one row, so a single row (decode) needs no copy.
+  act.da_off = data_bytes;
+  act.asum_off = act.da_off + w.n_blocks_padded() * 4;
+  act.zsum_off = act.asum_off + w.n_blocks_padded() * 4;
+  act.stride = round_up(act.zsum_off + (k.int8_activations ? w.n_blocks_padded() * 4 : 0), 64);
+  const int64_t G = k.int8_activations ? k.row_group : 0, n_groups = G > 0 && M > 1 ? (M + G - 1) / G : 0;
   act.kp = w.k_padded();
   act.nbp = w.n_blocks_padded();
   act.group_stride = round_up(G * (act.kp + 3 * act.nbp * 4), 64);
@@ -115,7 +117,10 @@ void matmul_nbits_with(const NBitsKernel& k, const PackedNBits& w, const float* 
   pool.parallel_for(M, 1, [&](int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) prepare_row(w, k.int8_activations, A + m * w.K(), act, m);
   });
-  if (n_groups > 0) {
+  if (G > 0 && M == 1) {
+    act.groups = base;
+    act.group_stride = act.stride;
+  } else if (n_groups > 0) {
     act.groups = base + act.stride * M;
     pool.parallel_for(n_groups, 1, [&](int64_t g0, int64_t g1) {
       for (int64_t g = g0; g < g1; ++g) gather_group(act, G, M, g);
