@@ -241,3 +241,21 @@ TEST_CASE("bad escapes, bad UTF-8 and wrong types in tokenizer.json are errors n
   REQUIRE_FALSE(tok.ok());
   CHECK(tok.status().message().find("line 15, column") != std::string::npos);
 }
+
+TEST_CASE("a repeated vocabulary key keeps its last id and a shared id keeps both tokens, as nlohmann and HF read them") {
+  std::string text = kSmallTokenizer;
+  const std::string from = "\"ab\\u00e9\": 7}";
+  const size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), "\"ab\\u00e9\": 7, \"b\": 9, \"x\": 3}");
+  const auto j = nlohmann::json::parse(text);
+  auto tok = rllm::Tokenizer::load_file(write_temp("repeat.json", text));
+  REQUIRE(tok.ok());
+  for (const char* token : {"b", "x", "\xC3\xA9", "ab"}) {
+    INFO(token);
+    CHECK((*tok)->token_to_id(token) == j["model"]["vocab"][token].get<int32_t>());
+  }
+  CHECK((*tok)->id_to_token(9) == "b");
+  CHECK(encode(**tok, "ab") == std::vector<int32_t>{2});  // the merge a + b, b now being 9 (HF: [2])
+  CHECK(encode(**tok, "ba") == std::vector<int32_t>{9, 0});  // HF: [9, 0]
+}
