@@ -59,9 +59,11 @@ void rows(const T* panel, int64_t kc, const float* A, int64_t lda, int64_t M, fl
   }
 }
 
+}  // namespace
+
 template <typename T>
-void packed(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda, int64_t M,
-            float* Y, int64_t ldy) {
+void gemm_packed_neon(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda,
+                      int64_t M, float* Y, int64_t ldy) {
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t nr = N - p * P < P ? N - p * P : P;
     // K in slices of kKc keeps the 4 x kKc slice of A in L1 across panels.
@@ -72,17 +74,10 @@ void packed(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const
   }
 }
 
-}  // namespace
-
-void gemm_packed_f32_neon(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
-                          int64_t lda, int64_t M, float* Y, int64_t ldy) {
-  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
-}
-
-void gemm_packed_f16_neon(const uint16_t* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
-                          int64_t lda, int64_t M, float* Y, int64_t ldy) {
-  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
-}
+template void gemm_packed_neon<float>(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                      float*, int64_t);
+template void gemm_packed_neon<uint16_t>(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                         int64_t, float*, int64_t);
 
 void gemm_strided_f32_neon(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                            int64_t M, int64_t n0, int64_t n1, int64_t K) {

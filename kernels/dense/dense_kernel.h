@@ -11,10 +11,11 @@ namespace rllm::kernels::dense {
 
 // Y[m, n] = A[m, :] · B[:, n] for m < M and panels [p0, p1) of a PackedDense
 // ([panels, K, 16], fp32 or IEEE half); Y row stride ldy.
-using PackedFn = void (*)(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
-                          const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy);
-using PackedF16Fn = void (*)(const uint16_t* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
-                             const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy);
+template <typename T>
+using PackedFnOf = void (*)(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
+                            int64_t lda, int64_t M, float* Y, int64_t ldy);
+using PackedFn = PackedFnOf<float>;
+using PackedF16Fn = PackedFnOf<uint16_t>;
 // C[m, n] = A[m, :] · B[:, n] for m < M, n in [n0, n1); B row-major [K, ldb].
 using StridedFn = void (*)(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                            int64_t ldc, int64_t M, int64_t n0, int64_t n1, int64_t K);
@@ -30,10 +31,10 @@ struct DenseKernel {
 std::span<const DenseKernel> dense_kernel_list();  // scalar twin first
 const DenseKernel& dense_kernel();                 // the one for active_isa()
 
-void gemm_packed_f16_ref(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                         int64_t, float*, int64_t);
-void gemm_packed_f32_ref(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                         int64_t, float*, int64_t);
+// T: float or uint16_t (IEEE half), instantiated for both in the ISA's file.
+template <typename T>
+void gemm_packed_ref(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda,
+                    int64_t M, float* Y, int64_t ldy);
 void gemm_strided_f32_ref(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                           int64_t, int64_t, int64_t);
 // The strided kernels' driver: each P-column, up-to-Kc-deep slice of B is copied
@@ -57,23 +58,23 @@ static void gemm_strided_panels(const float* A, int64_t lda, const float* B, int
 }
 
 #if defined(__x86_64__)
-void gemm_packed_f16_avx2(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                          int64_t, float*, int64_t);
-void gemm_packed_f32_avx2(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                          int64_t, float*, int64_t);
+// T: float or uint16_t (IEEE half), instantiated for both in the ISA's file.
+template <typename T>
+void gemm_packed_avx2(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda,
+                    int64_t M, float* Y, int64_t ldy);
 void gemm_strided_f32_avx2(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                            int64_t, int64_t, int64_t);
-void gemm_packed_f16_avx512(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                            int64_t, float*, int64_t);
-void gemm_packed_f32_avx512(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                            int64_t, float*, int64_t);
+// T: float or uint16_t (IEEE half), instantiated for both in the ISA's file.
+template <typename T>
+void gemm_packed_avx512(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda,
+                    int64_t M, float* Y, int64_t ldy);
 void gemm_strided_f32_avx512(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                              int64_t, int64_t, int64_t);
 #elif defined(__aarch64__)
-void gemm_packed_f16_neon(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                          int64_t, float*, int64_t);
-void gemm_packed_f32_neon(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                          int64_t, float*, int64_t);
+// T: float or uint16_t (IEEE half), instantiated for both in the ISA's file.
+template <typename T>
+void gemm_packed_neon(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda,
+                    int64_t M, float* Y, int64_t ldy);
 void gemm_strided_f32_neon(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                            int64_t, int64_t, int64_t);
 #endif

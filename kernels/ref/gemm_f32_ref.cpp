@@ -5,13 +5,13 @@
 namespace rllm::kernels::dense {
 
 namespace {
-
 inline float widen(float x) { return x; }
 inline float widen(uint16_t h) { return half_to_float(h); }
+}  // namespace
 
 template <typename T>
-void packed(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda, int64_t M,
-            float* Y, int64_t ldy) {
+void gemm_packed_ref(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda,
+                     int64_t M, float* Y, int64_t ldy) {
   constexpr int64_t P = PackedDense::kPanel;
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t m = 0; m < M; ++m)
@@ -21,18 +21,10 @@ void packed(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const
         Y[m * ldy + p * P + j] = s;
       }
 }
-
-}  // namespace
-
-void gemm_packed_f32_ref(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
-                         const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy) {
-  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
-}
-
-void gemm_packed_f16_ref(const uint16_t* panels, int64_t K, int64_t N, int64_t p0, int64_t p1,
-                         const float* A, int64_t lda, int64_t M, float* Y, int64_t ldy) {
-  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
-}
+template void gemm_packed_ref<float>(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                     float*, int64_t);
+template void gemm_packed_ref<uint16_t>(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                        int64_t, float*, int64_t);
 
 void gemm_strided_f32_ref(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                           int64_t ldc, int64_t M, int64_t n0, int64_t n1, int64_t K) {

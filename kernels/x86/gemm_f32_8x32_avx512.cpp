@@ -75,9 +75,11 @@ void rows(const T* panel, int64_t pstride, int64_t kc, const float* A, int64_t l
   }
 }
 
+}  // namespace
+
 template <typename T>
-void packed(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda, int64_t M,
-            float* Y, int64_t ldy) {
+void gemm_packed_avx512(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A, int64_t lda,
+                        int64_t M, float* Y, int64_t ldy) {
   for (int64_t p = p0; p < p1;) {
     const int64_t np = p + 1 < p1 ? 2 : 1;
     const int64_t nr = N - p * P < np * P ? N - p * P : np * P;
@@ -92,17 +94,10 @@ void packed(const T* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const
   }
 }
 
-}  // namespace
-
-void gemm_packed_f32_avx512(const float* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
-                            int64_t lda, int64_t M, float* Y, int64_t ldy) {
-  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
-}
-
-void gemm_packed_f16_avx512(const uint16_t* panels, int64_t K, int64_t N, int64_t p0, int64_t p1, const float* A,
-                            int64_t lda, int64_t M, float* Y, int64_t ldy) {
-  packed(panels, K, N, p0, p1, A, lda, M, Y, ldy);
-}
+template void gemm_packed_avx512<float>(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                        float*, int64_t);
+template void gemm_packed_avx512<uint16_t>(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                           int64_t, float*, int64_t);
 
 void gemm_strided_f32_avx512(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                              int64_t M, int64_t n0, int64_t n1, int64_t K) {
