@@ -2,10 +2,13 @@
 32 with 1 and 2 threads, run-llm (the C++ Encoder through bench_encoder_embed)
 against onnxruntime (PyPI) on the same files and the same token ids in the
 same run, and the fp32-vs-INT8 similarity agreement (Spearman of cosine scores
-on 200 sentence pairs, run-llm's embeddings).
+on 300 sentence pairs, run-llm's embeddings). Besides onnxruntime's INT8 files,
+run-llm-dynamic is `run-llm quantize FP32 OUT --dynamic` (run-llm's own INT8 form).
 
-  bench_encoders.py [--build build] [--seconds 1.5] [--models CACHE] [--threads 1,2]
+  bench_encoders.py [--build build] [--seconds 1.5] [--rounds 3] [--models CACHE] [--threads 1,2]
                     [--model TITLE] [--variants fp32,dynamic-u8-tensor,...] [--write]
+
+Each cell is the median of --rounds runs per engine, the two engines alternating.
 
 Every timed invocation holds flock /tmp/bench.lock for a few seconds only.
 --write replaces the "Encoders" section of bench/RESULTS.md and the encoder
@@ -35,7 +38,8 @@ ENCODERS = [
     ("paraphrase-MiniLM-L3-v2", "paraphrase-minilm-l3-v2", "paraphrase-MiniLM-L3-v2.onnx", "461"),
     ("all-MiniLM-L6-v2", "all-minilm-l6-v2/onnx", "model.onnx", None),
 ]
-VARIANTS = ["fp32", "dynamic-u8-tensor", "dynamic-u8-channel", "dynamic-s8-tensor", "dynamic-s8-channel", "qdq-s8-channel"]
+VARIANTS = ["fp32", "dynamic-u8-tensor", "dynamic-u8-channel", "dynamic-s8-tensor", "dynamic-s8-channel", "qdq-s8-channel",
+            "run-llm-dynamic"]
 
 
 class BenchLock:
@@ -126,6 +130,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=1.5)
     ap.add_argument("--models", default=os.environ.get("RUNLLM_MODELS") or os.path.expanduser("~/.cache/run-llm"))
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating runs per engine and cell; the median is reported")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS))
     ap.add_argument("--model", default="", help="only encoders whose title contains this")
@@ -136,7 +141,7 @@ def main():
     # 64 corpus sentences (every 17th), ~30 tokens each: batch 1 runs each alone, batch 32 two padded batches.
     sents = corpus_sentences()[::17][:64]
     rows = [tok.encode(s).ids for s in sents]
-    pairs = sentence_pairs(200)
+    pairs = sentence_pairs(300)
     pair_rows = [tok.encode(s).ids for p in pairs for s in p]
     threads = [int(t) for t in args.threads.split(",")]
     results = []
@@ -152,6 +157,11 @@ def main():
                 if v != "fp32" and v not in args.variants.split(","):
                     continue
                 path = os.path.join(args.models, folder, fp32_name if v == "fp32" else f"int8/{v}.onnx")
+                if v == "run-llm-dynamic":
+                    path = os.path.join(tmp, f"{title}-dynamic.onnx")
+                    fp32_path = os.path.join(args.models, folder, fp32_name)
+                    subprocess.run([os.path.join(args.build, "engine/run-llm"), "quantize", fp32_path, path, "--dynamic"],
+                                   check=True, capture_output=True)
                 if not os.path.exists(path):
                     print(f"bench_encoders: {path} missing, skipped", file=sys.stderr)
                     continue
@@ -161,21 +171,27 @@ def main():
                     base = cos
                     if "fp32" not in args.variants.split(","):
                         continue
-                row = {"model": title, "variant": v, "mb": os.path.getsize(path) / 1e6,
+                data = path + ".data"  # run-llm quantize's external weights
+                mb = (os.path.getsize(path) + (os.path.getsize(data) if os.path.exists(data) else 0)) / 1e6
+                row = {"model": title, "variant": v, "mb": mb,
                        "spearman": None if v == "fp32" or base is None else spearman(base, cos)}
                 for t in threads:
                     for b in (1, 32):
-                        with BenchLock():
-                            r = rllm_rate(binary, path, ids_file, b, t, args.seconds)
-                            o = ort_rate(path, output, rows, b, t, args.seconds)
-                        row[f"t{t}_b{b}"] = {"run_llm": r, "ort": o}
+                        # The two engines alternate, args.rounds times each; medians.
+                        rs, os_ = [], []
+                        for _ in range(args.rounds):
+                            with BenchLock():
+                                rs.append(rllm_rate(binary, path, ids_file, b, t, args.seconds))
+                                os_.append(ort_rate(path, output, rows, b, t, args.seconds))
+                        r, o = float(np.median(rs)), float(np.median(os_))
+                        row[f"t{t}_b{b}"] = {"run_llm": r, "ort": o, "run_llm_runs": rs, "ort_runs": os_}
                         print(f"{title} {v} t={t} b={b}: run-llm {r:.1f}/s, onnxruntime {o:.1f}/s ({r / o:.2f}x)",
                               file=sys.stderr)
                 results.append(row)
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     meta = {"date": datetime.date.today().isoformat(), "commit": commit, "cpu": cpu_model(), "onnxruntime": ort.__version__,
             "command": "python bench/bench_encoders.py " + " ".join(sys.argv[1:]), "sentences": len(rows),
-            "load": os.getloadavg()[0],
+            "load": os.getloadavg()[0], "rounds": args.rounds,
             "mean_tokens": sum(map(len, rows)) / len(rows)}
     table = markdown(results, threads)
     print(table)
@@ -217,13 +233,15 @@ def write_results(meta, table):
             "to read). Command:\n\n"
             f"```\n{meta['command']}\n```\n\n"
             f"{meta['sentences']} corpus sentences (scripts/convert/sentences.py, {meta['mean_tokens']:.1f} tokens on "
-            "average) as token ids, the same ids and batches for both engines. onnxruntime runs each batch padded "
+            f"average) as token ids, the same ids and batches for both engines; each cell the median of {meta['rounds']} "
+            "runs per engine, the two alternating. onnxruntime runs each batch padded "
             "to its longest row; run-llm's Encoder::embed_ids runs a batch's rows in runs of similar length "
             "(sorted, a new run past 5/4 of the shortest + 4 tokens) and fuses the GELU and attention chains at "
             "load. run-llm is the C++ Encoder (bench/bench_encoder_embed), onnxruntime an InferenceSession with "
             "intra_op_num_threads = threads, default graph optimizations. INT8 files are onnxruntime's own "
             "quantize_dynamic / quantize_static output (scripts/convert/quantize_encoders.py). Spearman: cosine "
-            "scores of 200 sentence pairs, INT8 vs fp32, run-llm's embeddings.\n\n" + table + "\n\n")
+            "scores of 300 sentence pairs, INT8 vs fp32, run-llm's embeddings. run-llm-dynamic is run-llm's own INT8 "
+            "form (`run-llm quantize FP32 OUT --dynamic`: uint8 weights per column, word embeddings left in fp32).\n\n" + table + "\n\n")
     text = replace_section(text, "## Encoders", "<!-- end encoders -->", body)
     with open(p, "w") as f:
         f.write(text)
