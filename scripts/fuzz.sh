@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the ONNX reader (tests/fuzz/fuzz_onnx_reader.cpp) for three quarters of
-# SECONDS (default 60) and the pack cache reader (tests/fuzz/fuzz_pack_cache.cpp,
-# seeded from tests/fuzz/pack_cache_seeds) for the rest, with libFuzzer. Builds build-fuzz with clang; the
+# Fuzzes, with libFuzzer, for SECONDS in all (default 60): the ONNX reader
+# (tests/fuzz/fuzz_onnx_reader.cpp) half of it, the tokenizer's JSON reader
+# (fuzz_json_reader.cpp, seeded from tests/fuzz/json_seeds) a third, the pack
+# cache reader (fuzz_pack_cache.cpp, seeded from tests/fuzz/pack_cache_seeds) the rest. Builds build-fuzz with clang; the
 # corpus (build-fuzz/corpus) is seeded from the ONNX backend test models and
 # tensors and the tiny ORT GenAI model, and grows from run to run.
 # Exits non-zero on a crash, leaving the reproducer in build-fuzz/artifacts/
@@ -15,7 +16,7 @@ artifacts="$build/artifacts"
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRLLM_FUZZ=ON >/dev/null
-cmake --build "$build" -j2 --target fuzz_onnx_reader fuzz_pack_cache
+cmake --build "$build" -j2 --target fuzz_onnx_reader fuzz_pack_cache fuzz_json_reader
 
 mkdir -p "$corpus" "$artifacts"
 seed() {  # name each seed by its content, so re-seeding adds nothing twice
@@ -33,9 +34,10 @@ fi
 seed "$root/../shared/models/ortgenai-tiny-random-llama-fp16/model.onnx"
 seed "$root"/tests/fuzz/regressions/*
 
-pack_corpus="$build/corpus-pack-cache"
-mkdir -p "$pack_corpus"
+pack_corpus="$build/corpus-pack-cache" json_corpus="$build/corpus-json"
+mkdir -p "$pack_corpus" "$json_corpus"
 cp "$root"/tests/fuzz/pack_cache_seeds/* "$pack_corpus"/
+cp "$root"/tests/fuzz/json_seeds/* "$json_corpus"/
 
 run() {  # target corpus seconds max_len
   "$build/tests/fuzz/$1" "$2" -max_total_time="$3" -max_len="$4" -timeout=10 -rss_limit_mb=2048 \
@@ -43,12 +45,10 @@ run() {  # target corpus seconds max_len
 }
 # -max_len covers the largest seed (the tiny llama graph, 36 KB; the pack cache seed, 8 KB).
 set +e
-run fuzz_onnx_reader "$corpus" $((seconds * 3 / 4)) 40000
+run fuzz_onnx_reader "$corpus" $((seconds / 2)) 40000
 rc=$?
-if [ $rc -eq 0 ]; then
-  run fuzz_pack_cache "$pack_corpus" $((seconds - seconds * 3 / 4)) 16384
-  rc=$?
-fi
+[ $rc -ne 0 ] || { run fuzz_json_reader "$json_corpus" $((seconds / 3)) 4096; rc=$?; }
+[ $rc -ne 0 ] || { run fuzz_pack_cache "$pack_corpus" $((seconds - seconds / 2 - seconds / 3)) 16384; rc=$?; }
 set -e
 if [ $rc -ne 0 ]; then
   echo "fuzz.sh: the fuzzer failed (exit $rc); reproducer in $artifacts/:" >&2
