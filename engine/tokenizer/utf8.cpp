@@ -38,6 +38,11 @@ size_t valid_seq(std::string_view s, size_t i, size_t& bad) {
 
 }  // namespace
 
+size_t utf8_valid_len(std::string_view s, size_t i) {
+  size_t bad = 0;
+  return valid_seq(s, i, bad);
+}
+
 size_t utf8_invalid_at(std::string_view s) {
   size_t i = 0, bad = 0;
   while (i < s.size()) {

@@ -18,6 +18,10 @@ inline size_t utf8_len(unsigned char b) {
   return 1;
 }
 
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no
+// surrogates, nothing above U+10FFFF), 0 if there is none.
+size_t utf8_valid_len(std::string_view s, size_t i);
+
 // Offset of the first byte that does not start a valid UTF-8 sequence (overlongs,
 // surrogates and code points above U+10FFFF are invalid), or npos if `s` is valid.
 size_t utf8_invalid_at(std::string_view s);
