@@ -103,14 +103,7 @@ std::unique_ptr<PackCache> PackCache::open(const Settings& settings, const std::
   if (cache == nullptr) {
     cache = std::unique_ptr<PackCache>(new PackCache());
     cache->note_ = why;
-    std::filesystem::create_directories(settings.dir, ec);
     cache->tmp_path_ = path + ".tmp" + std::to_string(::getpid());
-    cache->tmp_fd_ = ::open(cache->tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (cache->tmp_fd_ < 0) {
-      cache->failed_ = true;
-      cache->note_ = cache->tmp_path_ + ": cannot create: " + std::strerror(errno) + "; weights are packed in memory";
-    }
-    cache->tmp_size_ = kBlobAlign;  // the header's page
   }
   cache->path_ = path;
   cache->model_path_ = onnx_real.substr(0, kBlobAlign - kHeaderBytes);
@@ -186,8 +179,22 @@ std::vector<std::string> PackCache::keys() const {
   return k;
 }
 
+bool PackCache::create_tmp() {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
+  tmp_fd_ = ::open(tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (tmp_fd_ < 0) {
+    failed_ = true;
+    note_ = tmp_path_ + ": cannot create: " + std::strerror(errno) + "; weights are packed in memory";
+    return false;
+  }
+  tmp_size_ = kBlobAlign;  // the header's page
+  return true;
+}
+
 std::shared_ptr<uint8_t> PackCache::allocate(const std::string& key, size_t size) {
-  if (tmp_fd_ < 0 || failed_ || size == 0) return nullptr;
+  if (file_ != nullptr || failed_ || size == 0) return nullptr;
+  if (tmp_fd_ < 0 && !create_tmp()) return nullptr;
   const uint64_t off = tmp_size_;
   // Reserve the blocks first: a write through the mapping to a full disk
   // would be a SIGBUS, a failed fallocate is a message.

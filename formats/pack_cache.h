@@ -79,6 +79,9 @@ class PackCache {
 
  private:
   PackCache() = default;
+  // Opens the new cache file, at the first allocate(): a model with nothing
+  // to pack gets none. False (with a note) when it cannot be made.
+  bool create_tmp();
   // Deletes other cache files of this directory whose model file is gone,
   // and temporary files of processes that ended.
   void remove_orphans() const;
