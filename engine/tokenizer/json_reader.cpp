@@ -49,31 +49,10 @@ bool JsonReader::next_member(std::string& key) {
   return next_member_append(key);
 }
 
-bool JsonReader::next_member_append(std::string& out) {
+bool JsonReader::next_item(char close) {
   const char c = next_char();
   if (first_.back()) {
-    if (c == '}') {
-      ++pos_;
-      first_.pop_back();
-      return false;
-    }
-    first_.back() = false;
-  } else if (c == ',') {
-    ++pos_;
-  } else {
-    end_container('}');
-    return false;
-  }
-  if (next_char() != '"') fail("expected a member name");
-  append_string(out);
-  expect(':');
-  return true;
-}
-
-bool JsonReader::next_element() {
-  const char c = next_char();
-  if (first_.back()) {
-    if (c == ']') {
+    if (c == close) {
       ++pos_;
       first_.pop_back();
       return false;
@@ -85,9 +64,19 @@ bool JsonReader::next_element() {
     ++pos_;
     return true;
   }
-  end_container(']');
+  end_container(close);
   return false;
 }
+
+bool JsonReader::next_member_append(std::string& out) {
+  if (!next_item('}')) return false;
+  if (next_char() != '"') fail("expected a member name");
+  append_string(out);
+  expect(':');
+  return true;
+}
+
+bool JsonReader::next_element() { return next_item(']'); }
 
 void JsonReader::read_string(std::string& out) {
   out.clear();

@@ -89,6 +89,9 @@ class JsonReader {
     if (pos_ >= text_.size()) fail("unexpected end of text");
     return text_[pos_];
   }
+  // Steps past the ',' before the next member or element of the innermost open
+  // container; false (and the container closed) at its `close`.
+  bool next_item(char close);
   void expect(char c);
   void skip_number();
   void skip_literal(std::string_view word);
