@@ -12,8 +12,8 @@ MATPLOTLIB=3.10.8
 [ -x "$PY" ] || { echo "compare: no venv at $ROOT/.venv; run scripts/setup.sh first" >&2; exit 1; }
 
 # llama.cpp, the reference: llama-cpp-python built from source for the CPU it is measured on
-# (GGML_NATIVE=ON, as issue 8 asks), into .venv only. run-llm itself is never built with
-# -march=native; its kernels dispatch at run time. The stamp records the version, the flags
+# (GGML_NATIVE=ON, as issue 8 asks), into .venv only. run-llm itself is built for the
+# baseline ISA, each kernel file with its own ISA flags, chosen at run time. The stamp records the version, the flags
 # and this CPU's feature list, so a venv carried to another machine (or built with other
 # flags) is rebuilt rather than run with instructions that CPU may lack; --no-cache-dir:
 # never reuse a wheel compiled on another machine.
