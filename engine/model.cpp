@@ -38,12 +38,19 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, const ModelO
   auto t0 = std::chrono::steady_clock::now();
   auto m = std::unique_ptr<Model>(new Model());
   RLLM_ASSIGN_OR_RETURN(m->files_, ModelFiles::locate(path));
-  RLLM_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load(m->files_.onnx_path));
+  RLLM_ASSIGN_OR_RETURN(OnnxModel onnx, OnnxModel::load(m->files_.onnx_path, MappedFile::Prefetch::none));
   std::unique_ptr<PackCache> cache;
   if (options.pack_cache) {
     std::vector<std::string> files{onnx.file->path()};
     for (const auto& [location, f] : onnx.external_files) files.push_back(f->path());
     cache = PackCache::open(*options.pack_cache, files);
+  }
+  // Packing reads every weight once: stream the files from disk meanwhile. With
+  // the packed weights mapped from the cache, only the tensors read as they are
+  // (embeddings, norms) fault in.
+  if (cache == nullptr || !cache->read_from_file()) {
+    onnx.file->willneed();
+    for (const auto& [location, f] : onnx.external_files) f->willneed();
   }
   RLLM_RETURN_IF_ERROR(m->init(std::move(onnx), options, cache.get()));
   if (cache != nullptr) {

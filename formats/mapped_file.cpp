@@ -35,13 +35,15 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
       return Status::error(path + ": cannot map: " + std::strerror(e));
     }
     data = static_cast<const uint8_t*>(p);
-    // Start reading the whole file now: the loader touches every weight
-    // once (repacking), and a cold 2.7 GB file then streams from disk while
-    // the first tensors are packed instead of fault by fault.
-    if (prefetch == Prefetch::willneed) ::madvise(p, size, MADV_WILLNEED);
   }
   ::close(fd);
-  return std::shared_ptr<const MappedFile>(new MappedFile(data, size, path, true));
+  auto file = std::shared_ptr<const MappedFile>(new MappedFile(data, size, path, true));
+  if (prefetch == Prefetch::willneed) file->willneed();
+  return file;
+}
+
+void MappedFile::willneed() const {
+  if (owned_ && data_ != nullptr) ::madvise(const_cast<uint8_t*>(data_), size_, MADV_WILLNEED);
 }
 
 std::shared_ptr<const MappedFile> MappedFile::borrow(const void* data, size_t size, std::string name) {

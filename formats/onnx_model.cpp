@@ -614,11 +614,11 @@ int64_t OnnxModel::opset(const std::string& d) const {
   return 0;
 }
 
-Result<OnnxModel> OnnxModel::load(const std::string& path) {
-  RLLM_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
+Result<OnnxModel> OnnxModel::load(const std::string& path, MappedFile::Prefetch prefetch) {
+  RLLM_ASSIGN_OR_RETURN(auto file, MappedFile::open(path, prefetch));
   auto dir = std::filesystem::path(path).parent_path();
-  return parse_model(file, [dir](const std::string& loc) {
-    return MappedFile::open((dir / loc).string());
+  return parse_model(file, [dir, prefetch](const std::string& loc) {
+    return MappedFile::open((dir / loc).string(), prefetch);
   });
 }
 

@@ -115,7 +115,9 @@ struct OnnxModel {
   // Opset version imported for a domain ("" = default ONNX domain); 0 if none.
   int64_t opset(const std::string& domain) const;
 
-  static Result<OnnxModel> load(const std::string& path);
+  // `prefetch` applies to the .onnx file and every external data file.
+  static Result<OnnxModel> load(const std::string& path,
+                                MappedFile::Prefetch prefetch = MappedFile::Prefetch::willneed);
   // `bytes` must outlive the model; external data comes from `resolver`.
   static Result<OnnxModel> load_from_memory(const void* bytes, size_t size, const std::string& name,
                                             ExternalDataResolver resolver);

@@ -41,7 +41,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
   auto t0 = std::chrono::steady_clock::now();
   auto files = ModelFiles::locate(args[0]);
   if (!files.ok()) return fail(files.status());
-  auto model = OnnxModel::load(files->onnx_path);
+  auto model = OnnxModel::load(files->onnx_path, MappedFile::Prefetch::none);
   if (!model.ok()) return fail(model.status());
   double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const OnnxModel& m = *model;
