@@ -241,7 +241,7 @@ def write_results(meta, table):
             "intra_op_num_threads = threads, default graph optimizations. INT8 files are onnxruntime's own "
             "quantize_dynamic / quantize_static output (scripts/convert/quantize_encoders.py). Spearman: cosine "
             "scores of 300 sentence pairs, INT8 vs fp32, run-llm's embeddings. run-llm-dynamic is run-llm's own INT8 "
-            "form (`run-llm quantize FP32 OUT --dynamic`: uint8 weights per column, word embeddings left in fp32).\n\n" + table + "\n\n")
+            "form (`run-llm quantize FP32 OUT --dynamic`: uint8 weights per column and embedding tables per tensor, byte for byte onnxruntime quantize_dynamic's per-channel QUInt8 file).\n\n" + table + "\n\n")
     text = replace_section(text, "## Encoders", "<!-- end encoders -->", body)
     with open(p, "w") as f:
         f.write(text)

@@ -31,7 +31,8 @@ const char* kUsage =
     "  --keep PATTERN     leave MatMuls whose node or weight name contains PATTERN\n"
     "                     (or matches it as a regex)\n"
     "  --dynamic          dynamic int8 (encoders): DynamicQuantizeLinear + MatMulInteger with\n"
-    "                     uint8 weights per output column, as onnxruntime's quantize_dynamic\n"
+    "                     uint8 weights per output column, and Gather tables (embeddings) as\n"
+    "                     uint8 per tensor + DequantizeLinear, as onnxruntime's quantize_dynamic\n"
     "  --fp16             store MatMul/Gemm/Gather weights as f16, cast to f32 in the graph\n";
 
 std::string mb(size_t bytes) {
@@ -108,7 +109,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   if (ec) return fail(Status::error("cannot create '" + out_onnx.parent_path().string() + "': " + ec.message()));
 
   std::fprintf(stderr, "quantize: %s -> %s (%s)\n", files->onnx_path.c_str(), out_onnx.c_str(),
-               fp16 ? "fp16 weights" : dynamic ? "dynamic int8, uint8 weights per column" : ("int" + std::to_string(opt.bits) + " block " + std::to_string(opt.block) +
+               fp16 ? "fp16 weights" : dynamic ? "dynamic int8, uint8 weights per column, embeddings per tensor" : ("int" + std::to_string(opt.bits) + " block " + std::to_string(opt.block) +
                                         (opt.asym ? " asymmetric" : " symmetric")).c_str());
   auto progress = [](const quant::TensorReport& r, size_t i, size_t n) {
     std::fprintf(stderr, "[%zu/%zu] %s\n", i + 1, n, r.weight.c_str());

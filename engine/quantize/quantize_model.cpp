@@ -232,6 +232,63 @@ void import_ms_domain(OnnxModel& m) {
   if (m.opset("com.microsoft") == 0) m.opsets.push_back({"com.microsoft", 1});
 }
 
+// Scale and zero point mapping [lo, hi] (lo <= 0 <= hi) onto 0..255 as
+// onnxruntime's compute_scale_zp: the range and the zero point in f64, the
+// scale then stored as f32.
+std::pair<float, int32_t> uint8_range(float lo, float hi) {
+  if (!(hi > lo)) return {1.0f, 0};
+  const double scale = (double(hi) - double(lo)) / 255.0;
+  return {float(scale), int32_t(std::clamp(std::nearbyint(-double(lo) / scale), 0.0, 255.0))};
+}
+
+// The initializers a quantized weight becomes: codes, scales, zero points.
+struct Made {
+  std::string b, scales, zp;
+};
+
+// A Gather table quantized per tensor to uint8 as quantize_dynamic does (its
+// activation type and rule): [min(t, 0), max(t, 0)] onto 0..255, zero point
+// round(-min / scale), codes round(t / scale) + zp. Adds the three
+// initializers and the table's report.
+template <class Fresh>
+Result<Made> quantize_table(OnnxGraph& g, const OnnxNode& n, const OnnxTensor& src, Fresh& fresh,
+                            QuantizeReport& report) {
+  std::vector<float> t = to_f32(src);
+  float lo = 0.0f, hi = 0.0f;
+  for (size_t e = 0; e < t.size(); ++e) {
+    if (!std::isfinite(t[e]))
+      return Status::error(n.describe() + ": table '" + src.name + "' holds a non-finite value at element " +
+                           std::to_string(e));
+    lo = std::min(lo, t[e]);
+    hi = std::max(hi, t[e]);
+  }
+  const auto [scale, z] = uint8_range(lo, hi);
+  std::vector<uint8_t> q(t.size());
+  TensorReport r;
+  for (size_t e = 0; e < t.size(); ++e) {
+    const int32_t qv = std::clamp(int32_t(std::nearbyint(t[e] / scale)) + z, 0, 255);
+    q[e] = uint8_t(qv);
+    const double d = double(t[e]) - double(float(qv - z) * scale);
+    r.diff2 += d * d;
+    r.ref2 += double(t[e]) * t[e];
+  }
+  Made m;
+  m.b = fresh(src.name + "_quantized");
+  g.initializers.push_back(owned_tensor(m.b, DType::u8, src.dims, std::move(q)));
+  m.scales = fresh(src.name + "_scale");
+  g.initializers.push_back(owned_tensor(m.scales, DType::f32, {}, float_bytes({scale}, DType::f32)));
+  m.zp = fresh(src.name + "_zero_point");
+  g.initializers.push_back(owned_tensor(m.zp, DType::u8, {}, {uint8_t(z)}));
+  r.node = n.name;
+  r.weight = src.name;
+  r.N = src.dims[0];
+  r.K = src.numel() / src.dims[0];
+  r.bytes_before = src.nbytes;
+  r.bytes_after = size_t(src.numel()) + 5;
+  report.tensors.push_back(r);
+  return m;
+}
+
 }  // namespace
 
 double TensorReport::relative_error() const { return ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2); }
@@ -272,9 +329,6 @@ Result<QuantizeReport> quantize_matmuls(OnnxModel& model, const QuantizeOptions&
   }
 
   // Quantized weights by (source, transpose), shared by every node reading them.
-  struct Made {
-    std::string b, scales, zp;
-  };
   std::map<std::pair<std::string, bool>, Made> made;
   std::set<size_t> folded;
   for (size_t idx = 0; idx < todo.size(); ++idx) {
@@ -376,10 +430,27 @@ Result<QuantizeReport> quantize_matmuls_dynamic(OnnxModel& model, const Quantize
     todo[i] = c;
     if (!c.transpose && n.inputs[1] != g.initializers[c.source].name) folded.insert(producer.at(n.inputs[1]));
   }
+  // Gather of an f32 table of 2+ dims (word, position, token type embeddings):
+  // by node index, the table's initializer.
+  std::map<size_t, size_t> gathers;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const OnnxNode& n = g.nodes[i];
+    if (!n.domain.empty() || n.op_type != "Gather" || n.inputs.size() < 2) continue;
+    const OnnxTensor* t = find_initializer(g, n.inputs[0]);
+    if (t == nullptr) continue;
+    std::string why;
+    if (t->dtype != DType::f32 || t->dims.size() < 2 || t->numel() == 0)
+      why = "table '" + t->name + "' is " + std::string(dtype_name(t->dtype)) + " " + dims_str(t->dims) +
+            " (the dynamic form quantizes f32 tables of 2 or more dims)";
+    else if (is_graph_input(g, t->name)) why = "table '" + t->name + "' is also a graph input (overridable)";
+    else if (keep(n.name) || keep(t->name)) why = "kept by --keep";
+    if (!why.empty()) {
+      report.skipped.push_back({n.describe(), why});
+      continue;
+    }
+    gathers[i] = initializer_index(g, t);
+  }
 
-  struct Made {
-    std::string b, scales, zp;
-  };
   std::map<std::pair<std::string, bool>, Made> made;
   std::map<std::string, std::array<std::string, 3>> quantized_inputs;  // activation -> (q, scale, zp)
   std::set<size_t> folded_at;  // the folded Transposes' indices in `nodes`
@@ -400,7 +471,29 @@ Result<QuantizeReport> quantize_matmuls_dynamic(OnnxModel& model, const Quantize
     n.outputs = std::move(out);
     return n;
   };
+  std::map<std::string, Made> made_tables;
+  const size_t count = todo.size() + gathers.size();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (auto gt = gathers.find(i); gt != gathers.end()) {
+      const OnnxNode n = g.nodes[i];
+      const OnnxTensor src = g.initializers[gt->second];
+      if (!made_tables.count(src.name)) {
+        RLLM_ASSIGN_OR_RETURN(Made m, quantize_table(g, n, src, fresh, report));
+        made_tables[src.name] = m;
+        if (progress) progress(report.tensors.back(), done, count);
+      }
+      ++done;
+      // Gather(table_q, ids) -> DequantizeLinear(·, scale, zp): quantize_dynamic's form of a quantized Gather.
+      const Made& m = made_tables[src.name];
+      const std::string base = n.name.empty() ? n.outputs[0] : n.name;
+      const std::string q = fresh(n.outputs[0] + "_quantized");
+      OnnxNode gq = n;
+      gq.inputs[0] = m.b;
+      gq.outputs = {q};
+      nodes.push_back(std::move(gq));
+      nodes.push_back(node(base + "_DequantizeLinear", "DequantizeLinear", {q, m.scales, m.zp}, {n.outputs[0]}));
+      continue;
+    }
     auto it = todo.find(i);
     if (it == todo.end()) {
       if (folded.count(i)) folded_at.insert(nodes.size());
@@ -431,8 +524,7 @@ Result<QuantizeReport> quantize_matmuls_dynamic(OnnxModel& model, const Quantize
           lo = std::min(lo, at(k, col));
           hi = std::max(hi, at(k, col));
         }
-        const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
-        const int32_t z = int32_t(std::clamp(std::nearbyint(-lo / scale), 0.0f, 255.0f));
+        const auto [scale, z] = uint8_range(lo, hi);
         scales[size_t(col)] = scale;
         zp[size_t(col)] = uint8_t(z);
         for (int64_t k = 0; k < K; ++k) {
@@ -459,7 +551,7 @@ Result<QuantizeReport> quantize_matmuls_dynamic(OnnxModel& model, const Quantize
       r.bytes_before = src.nbytes;
       r.bytes_after = size_t(K * N + N * 5);
       report.tensors.push_back(r);
-      if (progress) progress(r, done, todo.size());
+      if (progress) progress(r, done, count);
     }
     ++done;
     const Made& m = made[key];

@@ -10,6 +10,8 @@
 //    quantized per output column (asymmetric, zero point per column), Cast to
 //    float, Mul by Mul(activation scale, weight scales), and Add of Gemm's bias.
 //    onnxruntime runs it natively; run-llm fuses it into one integer GEMM.
+//    Gather of an f32 table (embeddings) reads the table as uint8 per tensor
+//    and a DequantizeLinear follows it, as quantize_dynamic's Gather.
 //  - convert_weights_fp16: every f32 initializer of 2 or more dims read by
 //    MatMul, Gemm or Gather is stored as f16 and cast back to f32 by a Cast
 //    node, so the graph's inputs, outputs and activations stay f32 and only

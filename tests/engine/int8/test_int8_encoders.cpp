@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -152,11 +153,48 @@ void check_variants_against_ort(const std::optional<Family>& f) {
   }
 }
 
+const OnnxTensor* initializer(const OnnxGraph& g, const std::string& name) {
+  for (const auto& t : g.initializers)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+// Every weight and embedding table of run-llm's file (uint8 codes, scale and
+// zero point: per column for MatMul weights, per tensor for the word, position
+// and token type tables read by Gather -> DequantizeLinear) equals, byte for
+// byte, the same initializer of onnxruntime's quantize_dynamic of the same
+// fp32 graph with per_channel and QUInt8 weights (its dynamic-u8-channel file).
+void check_initializers_against_ort(const OnnxGraph& mine, const Family& f) {
+  auto ort_file = int8_model(f, "dynamic-u8-channel");
+  if (!ort_file) return;
+  auto ort = OnnxModel::load(ort_file->onnx);
+  REQUIRE_MESSAGE(ort.ok(), ort.status().message());
+  const std::string suffix = "_quantized";
+  size_t compared = 0;
+  for (const auto& t : mine.initializers) {
+    if (t.dtype != DType::u8 || t.name.size() <= suffix.size() || !t.name.ends_with(suffix)) continue;
+    const std::string base = t.name.substr(0, t.name.size() - suffix.size());
+    for (const char* part : {"_quantized", "_scale", "_zero_point"}) {
+      INFO(base << part);
+      const OnnxTensor* a = initializer(mine, base + part);
+      const OnnxTensor* b = initializer(ort->graph, base + part);
+      REQUIRE(a != nullptr);
+      REQUIRE(b != nullptr);
+      CHECK(a->dims == b->dims);
+      REQUIRE(a->nbytes == b->nbytes);
+      CHECK(std::memcmp(a->data, b->data, a->nbytes) == 0);
+    }
+    ++compared;
+  }
+  CHECK(compared == f.weights + 3);
+  CHECK(count_ops(mine, "DequantizeLinear") == 3);
+}
+
 void check_runllm_quantize(const std::optional<Family>& f) {
   if (!f) return;
   const test::Model m = quantize_dynamic(*f, "graph");
-  // The report names each weight with its error, and the two attention
-  // MatMuls per layer (both operands activations) as left alone.
+  // The report names each weight and embedding table with its error, and the
+  // two attention MatMuls per layer (both operands activations) as left alone.
   std::ifstream in(m.onnx + ".report");
   std::string line;
   size_t tensors = 0, left = 0;
@@ -164,10 +202,11 @@ void check_runllm_quantize(const std::optional<Family>& f) {
     tensors += line.rfind("tensor ", 0) == 0;
     left += line.rfind("left as is: ", 0) == 0;
   }
-  CHECK(tensors == f->weights);
+  CHECK(tensors == f->weights + 3);
   CHECK(left == f->weights / 3);
   auto model = OnnxModel::load(m.onnx);
   REQUIRE_MESSAGE(model.ok(), model.status().message());
+  check_initializers_against_ort(model->graph, *f);
   CHECK(count_ops(model->graph, "MatMulInteger") == f->weights);
   CHECK(count_ops(model->graph, "DynamicQuantizeLinear") == f->weights / 6 * 4);  // Q, K and V share their input
   auto fused = fuse_quantized_matmuls(*model);
@@ -205,7 +244,7 @@ std::vector<double> runllm_scores(const std::string& onnx, const std::vector<std
 
 // fp32 vs INT8 sentence similarity on 300 pairs (scripts/convert/sentences.py):
 // the Spearman correlation of the pairs' cosine scores. run-llm's own INT8
-// form (quantize --dynamic: uint8 weights per channel) must keep >= 0.99. For
+// form (quantize --dynamic: uint8 weights per channel, embeddings per tensor) must keep >= 0.99. For
 // onnxruntime's files the same bound holds wherever onnxruntime's own run of
 // that file keeps it; two of its recipes lose more by themselves (int8
 // weights per tensor: L3 0.986, L6 0.979, one scale per matrix; QDQ: L3 0.985,
