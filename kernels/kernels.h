@@ -124,27 +124,28 @@ void dequantize_packed(const PackedNBits& w, float* out);
 // packed copy through it, so the mapped original can be dropped.
 void dequantize_packed_row(const PackedNBits& w, int64_t n, float* out);
 
-// ---- dense fp32 / fp16 weights -------------------------------------------
+// ---- dense fp32 / fp16 / bf16 weights ------------------------------------
 
 // Constant B [K, N] (ONNX MatMul layout), packed once into column panels of
 // 16: panel p holds B[k, 16p .. 16p+15] for k = 0..K-1, zero-padded.
 class PackedDense {
  public:
   static constexpr int64_t kPanel = 16;
+  enum class Type : uint8_t { f32, f16, bf16 };
   PackedDense() = default;
-  PackedDense(int64_t K, int64_t N, bool f16, size_t bytes, std::unique_ptr<uint8_t[], AlignedFree> panels)
-      : k_(K), n_(N), f16_(f16), bytes_(bytes), data_(std::move(panels)) {}
+  PackedDense(int64_t K, int64_t N, Type type, size_t bytes, std::unique_ptr<uint8_t[], AlignedFree> panels)
+      : k_(K), n_(N), type_(type), bytes_(bytes), data_(std::move(panels)) {}
   int64_t K() const { return k_; }
   int64_t N() const { return n_; }
-  bool f16() const { return f16_; }
+  Type type() const { return type_; }
   size_t bytes() const { return bytes_; }
-  // [ceil(N/16), K, 16], 64-byte aligned: fp32, or IEEE half when f16().
+  // [ceil(N/16), K, 16], 64-byte aligned: fp32, or 16-bit (IEEE half or bfloat16) as type() says.
   const float* panels() const { return reinterpret_cast<const float*>(data_.get()); }
-  const uint16_t* panels_f16() const { return reinterpret_cast<const uint16_t*>(data_.get()); }
+  const uint16_t* panels_16() const { return reinterpret_cast<const uint16_t*>(data_.get()); }
 
  private:
   int64_t k_ = 0, n_ = 0;
-  bool f16_ = false;
+  Type type_ = Type::f32;
   size_t bytes_ = 0;
   std::unique_ptr<uint8_t[], AlignedFree> data_;
 };
@@ -154,6 +155,9 @@ PackedDense pack_f32(const float* B, int64_t K, int64_t N);     // B row-major [
 // row in registers (F16C, AVX-512F, NEON fcvtl), so an fp16 model reads half
 // the bytes of fp32 per token and holds half the memory.
 PackedDense pack_f16(const uint16_t* B, int64_t K, int64_t N);
+// B row-major [K, N], bfloat16 bits, kept in bfloat16 and widened in registers
+// (a 16-bit shift: exact on every ISA), with fp32 activations and accumulation.
+PackedDense pack_bf16(const uint16_t* B, int64_t K, int64_t N);
 // Y[M,N] = A[M,K] · B
 void matmul_packed(const PackedDense& w, const float* A, int64_t M, float* Y, ThreadPool& pool);
 // C[M,N] = A[M,K] · B[K,N], all row-major with leading dimensions.

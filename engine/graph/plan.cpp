@@ -2,6 +2,7 @@
 
 #include "engine/graph/encoder_fusion.h"
 #include "engine/graph/quant_fusion.h"
+#include "engine/graph/weight_fusion.h"
 
 #include <algorithm>
 #include <cstring>
@@ -48,9 +49,11 @@ Result<std::unique_ptr<Plan>> Plan::build(const OnnxModel& original, const PlanO
                                           ThreadPool& pool) {
   auto plan = std::unique_ptr<Plan>(new Plan());
   // Integer MatMul patterns and encoder GELU/attention chains become single
-  // ops (engine/graph/quant_fusion.h, encoder_fusion.h).
+  // ops, 16-bit weights stay 16-bit (engine/graph/quant_fusion.h,
+  // encoder_fusion.h, weight_fusion.h).
   std::shared_ptr<const OnnxModel> fused = fuse_quantized_matmuls(original);
   if (auto e = fuse_encoder_patterns(fused ? *fused : original)) fused = std::move(e);
+  if (auto w = fuse_widened_weights(fused ? *fused : original)) fused = std::move(w);
   if (fused) plan->graph_keep_ = std::shared_ptr<const OnnxGraph>(fused, &fused->graph);
   const OnnxModel& model = fused ? *fused : original;
   const OnnxGraph& g = model.graph;

@@ -75,9 +75,14 @@ Status matmul_dynamic(std::span<const Tensor> in, std::span<Tensor> out, ExecCon
 
 Result<std::unique_ptr<Op>> matmul_factory(const LoadContext& lc) {
   const Tensor* b = lc.constant(1);
-  if (b != nullptr && b->rank() == 2 && (b->dtype() == DType::f32 || b->dtype() == DType::f16)) {
-    if (b->dtype() == DType::f32) return std::make_unique<PackedMatMul>(kernels::pack_f32(b->as<float>(), b->dim(0), b->dim(1)));
-    return std::make_unique<PackedMatMul>(kernels::pack_f16(b->as<uint16_t>(), b->dim(0), b->dim(1)));
+  if (b != nullptr && b->rank() == 2) {
+    const int64_t K = b->dim(0), N = b->dim(1);
+    switch (b->dtype()) {
+      case DType::f32: return std::make_unique<PackedMatMul>(kernels::pack_f32(b->as<float>(), K, N));
+      case DType::f16: return std::make_unique<PackedMatMul>(kernels::pack_f16(b->as<uint16_t>(), K, N));
+      case DType::bf16: return std::make_unique<PackedMatMul>(kernels::pack_bf16(b->as<uint16_t>(), K, N));
+      default: break;
+    }
   }
   return make_op(matmul_dynamic);
 }

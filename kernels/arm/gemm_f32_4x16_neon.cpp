@@ -1,6 +1,6 @@
 // Dense fp32 GEMM on NEON (base ARMv8-A): a 4x16 register tile (16 q
 // accumulators of the 32) over 16-column B panels [k][16]. The packed path
-// reads PackedDense panels (fp32, or fp16 widened by fcvtl); the strided path copies 256 x 16 slices of B into a
+// reads PackedDense panels (fp32, fp16 widened by fcvtl, or bf16 by a shift); the strided path copies 256 x 16 slices of B into a
 // stack panel first. The NEON twin of x86/gemm_f32_4x16_avx2.cpp.
 #include <arm_neon.h>
 
@@ -15,6 +15,9 @@ constexpr int64_t kKc = 256;
 // 4 panel values as fp32.
 inline float32x4_t load4(const float* p) { return vld1q_f32(p); }
 inline float32x4_t load4(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+inline float32x4_t load4(const Bf16* p) {
+  return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
+}
 
 // C[0:MR, 0:nr] (+)= A[0:MR, 0:kc] · panel[0:kc, 0:16]
 template <int MR, typename T>
@@ -78,6 +81,8 @@ template void gemm_packed_neon<float>(const float*, int64_t, int64_t, int64_t, i
                                       float*, int64_t);
 template void gemm_packed_neon<uint16_t>(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
                                          int64_t, float*, int64_t);
+template void gemm_packed_neon<Bf16>(const Bf16*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                     float*, int64_t);
 
 void gemm_strided_f32_neon(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                            int64_t M, int64_t n0, int64_t n1, int64_t K) {

@@ -1,4 +1,4 @@
-// Dense fp32 / fp16 weights: packing into 16-column panels (of the weights'
+// Dense fp32 / fp16 / bf16 weights: packing into 16-column panels (of the weights'
 // own type) and the GEMM drivers. Threads split N in whole panels.
 #include <cassert>
 #include <cstdlib>
@@ -11,7 +11,7 @@ namespace {
 
 // Panels [ceil(N/16), K, 16] of T from B row-major [K, N].
 template <typename T>
-PackedDense make_packed(const T* B, int64_t K, int64_t N) {
+PackedDense make_packed(const T* B, int64_t K, int64_t N, PackedDense::Type type) {
   constexpr int64_t P = PackedDense::kPanel;
   int64_t panels = (N + P - 1) / P;
   size_t bytes = size_t(panels * K * P) * sizeof(T);
@@ -21,7 +21,7 @@ PackedDense make_packed(const T* B, int64_t K, int64_t N) {
   for (int64_t p = 0; p < panels; ++p)
     for (int64_t k = 0; k < K; ++k)
       for (int64_t j = 0; j < P && p * P + j < N; ++j) out[(p * K + k) * P + j] = B[k * N + p * P + j];
-  return PackedDense(K, N, sizeof(T) == 2, bytes, std::move(data));
+  return PackedDense(K, N, type, bytes, std::move(data));
 }
 
 }  // namespace
@@ -36,17 +36,24 @@ const DenseKernel& dense_kernel() {
 }
 }  // namespace dense
 
-PackedDense pack_f32(const float* B, int64_t K, int64_t N) { return make_packed(B, K, N); }
+PackedDense pack_f32(const float* B, int64_t K, int64_t N) { return make_packed(B, K, N, PackedDense::Type::f32); }
 
-PackedDense pack_f16(const uint16_t* B, int64_t K, int64_t N) { return make_packed(B, K, N); }
+PackedDense pack_f16(const uint16_t* B, int64_t K, int64_t N) { return make_packed(B, K, N, PackedDense::Type::f16); }
+
+PackedDense pack_bf16(const uint16_t* B, int64_t K, int64_t N) { return make_packed(B, K, N, PackedDense::Type::bf16); }
 
 void matmul_packed(const PackedDense& w, const float* A, int64_t M, float* Y, ThreadPool& pool) {
   const dense::DenseKernel& k = dense::dense_kernel();
   constexpr int64_t P = PackedDense::kPanel;
   int64_t panels = (w.N() + P - 1) / P;
   pool.parallel_for(panels, 1, [&](int64_t p0, int64_t p1) {
-    if (w.f16()) k.packed_f16(w.panels_f16(), w.K(), w.N(), p0, p1, A, w.K(), M, Y, w.N());
-    else k.packed(w.panels(), w.K(), w.N(), p0, p1, A, w.K(), M, Y, w.N());
+    switch (w.type()) {
+      case PackedDense::Type::f32: k.packed(w.panels(), w.K(), w.N(), p0, p1, A, w.K(), M, Y, w.N()); break;
+      case PackedDense::Type::f16: k.packed_f16(w.panels_16(), w.K(), w.N(), p0, p1, A, w.K(), M, Y, w.N()); break;
+      case PackedDense::Type::bf16:
+        k.packed_bf16(reinterpret_cast<const dense::Bf16*>(w.panels_16()), w.K(), w.N(), p0, p1, A, w.K(), M, Y, w.N());
+        break;
+    }
   });
 }
 

@@ -1,4 +1,4 @@
-// Scalar twins of the dense fp32 / fp16-weight GEMM micro-kernels.
+// Scalar twins of the dense fp32 / fp16 / bf16-weight GEMM micro-kernels.
 #include "kernels/dense/dense_kernel.h"
 #include "kernels/ref/half.h"
 
@@ -7,6 +7,7 @@ namespace rllm::kernels::dense {
 namespace {
 inline float widen(float x) { return x; }
 inline float widen(uint16_t h) { return half_to_float(h); }
+inline float widen(Bf16 b) { return std::bit_cast<float>(uint32_t{b.bits} << 16); }
 }  // namespace
 
 template <typename T>
@@ -25,6 +26,8 @@ template void gemm_packed_ref<float>(const float*, int64_t, int64_t, int64_t, in
                                      float*, int64_t);
 template void gemm_packed_ref<uint16_t>(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
                                         int64_t, float*, int64_t);
+template void gemm_packed_ref<Bf16>(const Bf16*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                     float*, int64_t);
 
 void gemm_strided_f32_ref(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                           int64_t ldc, int64_t M, int64_t n0, int64_t n1, int64_t K) {

@@ -1,6 +1,6 @@
 // Dense fp32 GEMM on AVX2/FMA: a 6x16 register tile (12 ymm accumulators)
 // over 16-column B panels [k][16]. The packed path reads PackedDense panels
-// (fp32, or fp16 widened in registers by F16C); the strided path copies
+// (fp32, fp16 widened in registers by F16C, or bf16 widened by a shift); the strided path copies
 // 256 x 16 slices of B into a stack panel first.
 #include <immintrin.h>
 
@@ -18,6 +18,10 @@ constexpr int kMr = 6;
 // 8 panel values as fp32.
 inline __m256 load8(const float* p) { return _mm256_load_ps(p); }
 inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(p))); }
+inline __m256 load8(const Bf16* p) {
+  const __m256i w = _mm256_cvtepu16_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
 
 // C[0:MR, 0:nr] (+)= A[0:MR, 0:kc] · panel[0:kc, 0:16]
 template <int MR, typename T>
@@ -92,6 +96,8 @@ template void gemm_packed_avx2<float>(const float*, int64_t, int64_t, int64_t, i
                                       float*, int64_t);
 template void gemm_packed_avx2<uint16_t>(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
                                          int64_t, float*, int64_t);
+template void gemm_packed_avx2<Bf16>(const Bf16*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                     float*, int64_t);
 
 void gemm_strided_f32_avx2(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                            int64_t M, int64_t n0, int64_t n1, int64_t K) {

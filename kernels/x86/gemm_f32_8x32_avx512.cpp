@@ -1,5 +1,5 @@
-// Dense fp32 GEMM on AVX-512 (fp32 or fp16 weight panels, fp16 widened by
-// vcvtph2ps): 8 rows x 32 columns (two adjacent 16-column B
+// Dense fp32 GEMM on AVX-512 (fp32, fp16 or bf16 weight panels, fp16 widened by
+// vcvtph2ps, bf16 by a shift): 8 rows x 32 columns (two adjacent 16-column B
 // panels, 16 zmm accumulators: one broadcast of A feeds two FMAs) on the
 // packed path, 8 x 16 on a lone last panel and on the strided path, which
 // copies 256 x 16 slices of B into a stack panel first. Partial columns are
@@ -14,12 +14,18 @@ namespace {
 constexpr int64_t P = PackedDense::kPanel;
 constexpr int64_t kKc = 256;
 
-// 16 panel values as fp32. (The all-ones mask: GCC 12's _mm512_cvtph_ps
-// passes an undefined vector that -Wuninitialized reports; the masked form
-// compiles to the same vcvtph2ps.)
+// 16 panel values as fp32. (The all-ones masks: GCC 12's unmasked
+// _mm512_cvtph_ps, _mm512_cvtepu16_epi32 and _mm512_slli_epi32 pass an
+// undefined vector that -Wuninitialized reports; the masked forms compile to
+// the same instructions.)
 inline __m512 load16(const float* p) { return _mm512_load_ps(p); }
 inline __m512 load16(const uint16_t* p) {
   return _mm512_maskz_cvtph_ps(__mmask16(0xffff), _mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline __m512 load16(const Bf16* p) {
+  const __mmask16 all(0xffff);
+  const __m512i w = _mm512_maskz_cvtepu16_epi32(all, _mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, w, 16));
 }
 
 // C[0:MR, 0:nr] (+)= A[0:MR, 0:kc] · [panel j = panel + j * pstride][0:kc, 0:16] for j < NP, nr <= NP * 16.
@@ -98,6 +104,8 @@ template void gemm_packed_avx512<float>(const float*, int64_t, int64_t, int64_t,
                                         float*, int64_t);
 template void gemm_packed_avx512<uint16_t>(const uint16_t*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
                                            int64_t, float*, int64_t);
+template void gemm_packed_avx512<Bf16>(const Bf16*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                     float*, int64_t);
 
 void gemm_strided_f32_avx512(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                              int64_t M, int64_t n0, int64_t n1, int64_t K) {

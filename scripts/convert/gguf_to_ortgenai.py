@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Convert a GGUF file (llama or gemma3 architecture) into an ONNX Runtime GenAI folder.
 
-  gguf_to_ortgenai.py MODEL.gguf OUT_DIR --precision fp32|fp16|int8|int4 [--block 32] [--asym]
+  gguf_to_ortgenai.py MODEL.gguf OUT_DIR --precision fp32|fp16|bf16|int8|int4 [--block 32] [--asym]
 
-fp32/fp16: every tensor dequantized (the gguf package's dequantize for k-quants) to float.
+fp32/fp16/bf16: every tensor dequantized (the gguf package's dequantize for k-quants) to float.
 int4/int8: GGUF blocks that match MatMulNBits are carried over without requantizing (gguf_weights.py):
 Q4_0 -> bits 4 block 32; Q4_1, Q4_K -> bits 4 block 32 with float zero points; Q8_0, Q5_0 -> bits 8
 block 32 and Q6_K -> bits 8 block 16, in an int4 folder too (a wider block is never requantized
@@ -130,7 +130,7 @@ def read_model(g: GGUFFile, requantize: bool = False) -> tuple[LlamaConfig, Llam
 
 def convert(path: str, out_dir: str, precision: str, block: int, asym: bool, requantize: bool = False) -> None:
     g = GGUFFile(path)
-    cfg, weights = read_model(g, requantize or precision in ("fp32", "fp16"))
+    cfg, weights = read_model(g, requantize or precision in ("fp32", "fp16", "bf16"))
     write_model(cfg, weights, out_dir, precision, block, asym)
     write_tokenizer(g, out_dir, cfg.context_length)
 

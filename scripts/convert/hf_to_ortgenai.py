@@ -2,7 +2,7 @@
 """Convert a Hugging Face checkpoint folder (config.json + *.safetensors) into an ONNX Runtime
 GenAI folder.
 
-  hf_to_ortgenai.py HF_DIR OUT_DIR --precision fp32|fp16|int8|int4 [--block 32] [--asym]
+  hf_to_ortgenai.py HF_DIR OUT_DIR --precision fp32|fp16|bf16|int8|int4 [--block 32] [--asym]
 
 Families (config.json "architectures"):
   LlamaForCausalLM    RMSNorm, SiLU gated MLP, optional attention_bias / mlp_bias

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Convert a llama2.c checkpoint + its SentencePiece tokenizer into an ONNX Runtime GenAI folder.
 
-  llama2c_to_ortgenai.py stories260K.bin tok512.model OUT_DIR --precision fp32|fp16|int8|int4 [--block 32] [--asym]
+  llama2c_to_ortgenai.py stories260K.bin tok512.model OUT_DIR --precision fp32|fp16|bf16|int8|int4 [--block 32] [--asym]
 
 llama2.c rotates interleaved pairs (2i, 2i+1); GroupQueryAttention is emitted with the builder's
 half-split convention (rotary_interleaved=0), so q/k rows are permuted per head on the way out.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Convert stories260K (../shared/models) into ONNX Runtime GenAI folders
-# OUT/stories260K-{fp32,fp16,int8,int4}. Idempotent: a folder is rebuilt only when it is
+# OUT/stories260K-{fp32,fp16,bf16,int8,int4}. Idempotent: a folder is rebuilt only when it is
 # missing or older than the checkpoint, the tokenizer or a converter source.
 set -euo pipefail
 if [ $# -ne 1 ]; then
@@ -16,7 +16,7 @@ for f in "$src/stories260K.bin" "$src/tok512.model"; do
 done
 mkdir -p "$out"
 deps=("$src/stories260K.bin" "$src/tok512.model" "$root"/scripts/convert/*.py)
-for p in fp32 fp16 int8 int4; do
+for p in fp32 fp16 bf16 int8 int4; do
   dir=$out/stories260K-$p
   stamp=$dir/.converted
   fresh=1

@@ -17,7 +17,9 @@ for q/k rows (HF Llama). Callers holding interleaved-pair rotary weights (llama2
 permute q/k rows with `interleaved_to_half_split` first.
 
 precision: fp32 (fp32 weights and activations), fp16 (fp16 weights, activations, KV cache and
-logits, as the builder does), int4/int8 (MatMulNBits weights, fp32 activations and KV cache).
+logits, as the builder does), bf16 (bfloat16 weights, each widened by a Cast to fp32 before its
+MatMul or after its embedding Gather; fp32 activations and KV cache: onnxruntime's CPU provider
+runs no bfloat16 MatMul), int4/int8 (MatMulNBits weights, fp32 activations and KV cache).
 Norm weights and the rotary caches stay in the activation type. The embedding is a float Gather,
 except for int4/int8 with tied embeddings and symmetric lm_head blocks, where (as the builder does)
 GatherBlockQuantized reads the rows of lm_head's MatMulNBits weight.
@@ -40,7 +42,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from quant import QuantizedWeight, concat_rows, quantize
 
-PRECISIONS = ("fp32", "fp16", "int8", "int4")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int4")
 
 
 @dataclass
@@ -169,6 +171,14 @@ class _Graph:
     def float_init(self, name: str, arr: np.ndarray) -> str:
         return self.init(name, np.asarray(arr, np.float32).astype(self.np_io))
 
+    def bf16_init(self, name: str, arr: np.ndarray) -> str:
+        """arr rounded to bfloat16, to nearest even (numpy has no bfloat16 dtype)."""
+        x = np.ascontiguousarray(arr, np.float32).view(np.uint32).astype(np.uint64)
+        bits = ((x + 0x7FFF + ((x >> 16) & 1)) >> 16).astype(np.uint16)
+        t = TensorProto(name=name, data_type=TensorProto.BFLOAT16, dims=list(arr.shape), raw_data=bits.tobytes())
+        self.inits.append(t)
+        return name
+
     def const_i64(self, values, scalar: bool = False) -> str:
         key = f"{values}" if not scalar else f"{values[0]}"
         name = f"/model/constants/INT64/{key}"
@@ -228,6 +238,11 @@ class LlamaOnnxWriter:
     def linear(self, x: str, w, name: str, base: str, out: str | None = None) -> str:
         """y = x . W^T for W [N, K]; MatMul on W^T for float precisions, MatMulNBits otherwise."""
         out = out or f"{base}/MatMul/output_0"
+        if self.precision == "bf16":
+            wt = self.g.bf16_init(f"{name}.MatMul.weight", self._as_float(w).T)
+            wf = self.g.node("Cast", [wt], [f"{base}/MatMul/Cast/output_0"], f"{base}/MatMul/Cast", to=TensorProto.FLOAT)[0]
+            self.g.node("MatMul", [x, wf], [out], f"{base}/MatMul")
+            return out
         if self.bits is None:
             wt = self.g.float_init(f"{name}.MatMul.weight", self._as_float(w).T)
             self.g.node("MatMul", [x, wt], [out], f"{base}/MatMul")
@@ -392,8 +407,12 @@ class LlamaOnnxWriter:
             t = g.node("Transpose", ["lm_head.MatMul.weight"], ["/model/embed_tokens/Transpose/output_0"], "/model/embed_tokens/Transpose", perm=[1, 0])[0]
             x = g.node("Gather", [t, "input_ids"], ["/model/embed_tokens/Gather/output_0"], "/model/embed_tokens/Gather", axis=0)[0]
         else:
-            embed = g.float_init("model.embed_tokens.weight", self._as_float(weights.embed))
+            init = g.bf16_init if self.precision == "bf16" else g.float_init
+            embed = init("model.embed_tokens.weight", self._as_float(weights.embed))
             x = g.node("Gather", [embed, "input_ids"], ["/model/embed_tokens/Gather/output_0"], "/model/embed_tokens/Gather", axis=0)[0]
+        if self.precision == "bf16":
+            # the gathered rows, not the table, are widened: the table stays bfloat16 in memory
+            x = g.node("Cast", [x], ["/model/embed_tokens/Cast_bf16/output_0"], "/model/embed_tokens/Cast_bf16", to=TensorProto.FLOAT)[0]
         if c.embed_scale != 1.0:
             x = g.node("Mul", [x, g.const_float(float(c.embed_scale))], ["/model/embed_tokens/Mul/output_0"], "/model/embed_tokens/Mul")[0]
         x = self._cast(x, True, "/model/embed_tokens")

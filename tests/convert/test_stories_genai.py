@@ -1,4 +1,4 @@
-"""(c) onnxruntime-genai loads each stories260K folder (fp32, fp16, int8, int4) and generates.
+"""(c) onnxruntime-genai loads each stories260K folder (fp32, fp16, bf16, int8, int4) and generates.
 
 For every folder: genai's tokenizer encodes "Once upon a time" to the sentencepiece ids, and
 genai's greedy tokens (40 new) equal plain onnxruntime's greedy tokens on the same model.onnx.
@@ -27,7 +27,7 @@ def main() -> int:
     sp = spm.SentencePieceProcessor(model_file=os.path.join(shared, "stories260K", "tok512.model"))
     expected_ids = sp.encode("Once upon a time")
     failed = False
-    for p in ("fp32", "fp16", "int8", "int4"):
+    for p in ("fp32", "fp16", "bf16", "int8", "int4"):
         folder = os.path.join(models, f"stories260K-{p}")
         require_folder(folder)
         model = og.Model(folder)

@@ -1,6 +1,7 @@
-// Dense fp32/fp16 GEMM: every kernel this CPU runs against a float64 reference.
+// Dense fp32/fp16/bf16 GEMM: every kernel this CPU runs against a float64 reference.
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
 #include <vector>
 
@@ -29,7 +30,7 @@ void check_close(const std::vector<float>& Y, const float* A, const std::vector<
 
 }  // namespace
 
-TEST_CASE("dense fp32 GEMM kernels match a float64 reference") {
+TEST_CASE("dense fp32 / fp16 / bf16 GEMM kernels match a float64 reference") {
   ThreadPool pool(2);
   for (const auto& k : dense::dense_kernel_list()) {
     if (!isa_supported(k.isa)) {
@@ -56,6 +57,15 @@ TEST_CASE("dense fp32 GEMM kernels match a float64 reference") {
         std::vector<float> Bf(B.size());
         ref::f16_to_f32(Bh.data(), Bf.data(), int64_t(B.size()));
         matmul_packed(pack_f16(Bh.data(), K, N), A.data(), M, Y.data(), pool);
+        check_close(Y, A.data(), Bf, M, N, K, N);
+        // bf16 weights (round to nearest even), the reference on the same rounded values.
+        std::vector<uint16_t> Bb(B.size());
+        for (size_t i = 0; i < B.size(); ++i) {
+          uint32_t x = std::bit_cast<uint32_t>(B[i]);
+          Bb[i] = uint16_t((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+          Bf[i] = std::bit_cast<float>(uint32_t{Bb[i]} << 16);
+        }
+        matmul_packed(pack_bf16(Bb.data(), K, N), A.data(), M, Y.data(), pool);
         check_close(Y, A.data(), Bf, M, N, K, N);
       }
     set_active_isa(prev);

@@ -34,6 +34,22 @@ TEST_CASE("parity: stories260K fp32 with an f16 KV cache") {
           std::string(RLLM_BINARY_DIR) + "/parity/stories_fp32.bin", {5e-3, 33, DType::f16});
 }
 
+// bf16 weights widened by Cast (onnxruntime folds each Cast to fp32 weights at
+// load): run-llm packs them in bf16 and widens in registers, which is exact, so
+// the products are fp32's and the bound is the fp32 folder's. The packed
+// weights take half the bytes of the fp32 folder's.
+TEST_CASE("parity: stories260K bf16 weights (Cast-widened MatMul and Gather)") {
+  compare(std::string(RLLM_BINARY_DIR) + "/models/stories260K-bf16",
+          std::string(RLLM_BINARY_DIR) + "/parity/stories_bf16.bin", {1e-4, 33});
+  ModelOptions mo;
+  auto bf16 = Model::load(std::string(RLLM_BINARY_DIR) + "/models/stories260K-bf16", mo);
+  auto fp32 = Model::load(std::string(RLLM_BINARY_DIR) + "/models/stories260K-fp32", mo);
+  REQUIRE(bf16.ok());
+  REQUIRE(fp32.ok());
+  CHECK((*fp32)->load_stats().repacked_bytes > 0);
+  CHECK((*bf16)->load_stats().repacked_bytes * 2 == (*fp32)->load_stats().repacked_bytes);
+}
+
 // accuracy_level 4 quantizes activations to int8 per block of K on the fly in
 // both engines, and their int8 paths round and accumulate differently. The
 // yardstick is onnxruntime against itself: the same graph run at accuracy_level
