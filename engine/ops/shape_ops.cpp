@@ -372,6 +372,36 @@ Status transpose(std::vector<int64_t> perm, std::span<const Tensor> in, std::spa
     out[0] = y;
     return ok_status();
   }
+  // The innermost dim moves ([0,2,3,1] of attention keys): one input offset per
+  // output row, then the row gathers x with stride xs[perm[r - 1]].
+  const size_t es = esize(x);
+  if (keep == r && r >= 2 && x.numel() > 0 && (es == 1 || es == 2 || es == 4 || es == 8)) {
+    Tensor y = Tensor::uninit(x.dtype(), s);
+    const int64_t len = s[r - 1], step = xs[perm[r - 1]], rows = x.numel() / len;
+    const auto* px = static_cast<const uint8_t*>(x.data());
+    auto* py = static_cast<uint8_t*>(y.mutable_data());
+    auto gather = [&](auto elem) {
+      using T = decltype(elem);
+      const T* src = reinterpret_cast<const T*>(px);
+      T* dst = reinterpret_cast<T*>(py);
+      Shape idx(r - 1, 0);
+      for (int64_t o = 0; o < rows; ++o, dst += len) {
+        int64_t off = 0;
+        for (int d = 0; d < r - 1; ++d) off += idx[d] * xs[perm[d]];
+        for (int64_t j = 0; j < len; ++j) dst[j] = src[off + j * step];
+        for (int d = r - 2; d >= 0; --d) {
+          if (++idx[d] < s[d]) break;
+          idx[d] = 0;
+        }
+      }
+    };
+    if (es == 1) gather(uint8_t{});
+    else if (es == 2) gather(uint16_t{});
+    else if (es == 4) gather(uint32_t{});
+    else gather(uint64_t{});
+    out[0] = y;
+    return ok_status();
+  }
   out[0] = remap(x, s, [&](const Shape& idx) {
     int64_t o = 0;
     for (int d = 0; d < r; ++d) o += idx[d] * xs[perm[d]];

@@ -237,6 +237,8 @@ def main():
          consts=[("ax", np.array([-1], np.int64))], opset=18)
     case(out, "transpose_0213_f32", "Transpose", [("x", rnd((2, 3, 4, 5)))], {"perm": [0, 2, 1, 3]})
     case(out, "transpose_1023_f32", "Transpose", [("x", rnd((2, 3, 4, 5)))], {"perm": [1, 0, 2, 3]})
+    case(out, "transpose_0231_f32", "Transpose", [("x", rnd((2, 3, 4, 5)))], {"perm": [0, 2, 3, 1]})
+    case(out, "transpose_10_i64", "Transpose", [("x", np.arange(12, dtype=np.int64).reshape(3, 4))], {"perm": [1, 0]})
     case(out, "sub_scalar_first_f32", "Sub", [("a", rnd((1,))), ("b", rnd((2, 3, 8)))])
     gather_block_quantized_case(out)
     int8_cases(out)
