@@ -198,8 +198,9 @@ std::vector<float> random_floats(size_t n, std::mt19937& rng, float lo, float hi
 
 // Ours: `copies` packed weight matrices (GEMV cycles through them so the
 // working set exceeds L3). zp: none or typed (f32, as Q4_1 conversions carry).
+// isa: the kernels it runs (set around each call, so VNNI and AMX rows time in turns).
 Candidate nbits_candidate(int64_t M, int64_t K, int64_t N, int bits, int block, int level, ZeroPoints zp,
-                          int copies, ThreadPool& pool) {
+                          int copies, ThreadPool& pool, Isa isa = active_isa()) {
   std::mt19937 rng(1);
   auto ws = std::make_shared<std::vector<PackedNBits>>();
   int64_t nb = (K + block - 1) / block;
@@ -222,10 +223,12 @@ Candidate nbits_candidate(int64_t M, int64_t K, int64_t N, int bits, int block, 
   }
   auto A = std::make_shared<std::vector<float>>(random_floats(size_t(M * K), rng, -1, 1));
   auto Y = std::make_shared<std::vector<float>>(size_t(M * N));
-  Row row{level == 4 ? "matmul_nbits_q8a" : "matmul_nbits_f32a", isa_name(active_isa()), M, K, N, bits, block,
+  Row row{level == 4 ? "matmul_nbits_q8a" : "matmul_nbits_f32a", isa_name(isa), M, K, N, bits, block,
           pool.size(), zp == ZeroPoints::typed ? "f32" : "-", 0, double((*ws)[0].bytes())};
-  return {row, [ws, A, Y, M, copies, &pool](int i) {
+  return {row, [ws, A, Y, M, copies, isa, &pool](int i) {
+            const Isa prev = set_active_isa(isa);
             matmul_nbits((*ws)[size_t(i % copies)], A->data(), M, nullptr, Y->data(), pool);
+            set_active_isa(prev);
           }};
 }
 
@@ -428,7 +431,7 @@ int main(int argc, char** argv) {
     ThreadPool pool(threads);
     ctx.bw = dram_bandwidth(pool);
     ctx.peak = peak_gops(pool, maddubs_loop, 12 * 64);
-    ctx.vnni_peak = active_isa() == Isa::avx512vnni ? peak_gops(pool, dpbusd_loop, 12 * 128) : 0;
+    ctx.vnni_peak = fallback_isa(active_isa()) == Isa::avx512vnni ? peak_gops(pool, dpbusd_loop, 12 * 128) : 0;
     if (ctx.json)
       std::printf("{\"kernel\": \"dram_read\", \"isa\": \"avx2\", \"threads\": %d, \"weight_gb_per_s\": %.4g}\n"
                   "{\"kernel\": \"vpmaddubsw_peak\", \"isa\": \"avx2\", \"threads\": %d, \"gops\": %.4g}\n"
@@ -470,6 +473,10 @@ int main(int argc, char** argv) {
         std::vector<Candidate> c;
         c.push_back(nbits_candidate(M, K, N, 4, 32, 4, ZeroPoints::none, 1, pool));
         c.push_back(nbits_candidate(M, K, N, 8, 32, 4, ZeroPoints::none, 1, pool));
+        // On AMX machines, the VNNI kernels too, timed in the same turns.
+        if (active_isa() == Isa::avx512amx)
+          for (int bits : {4, 8}) c.push_back(nbits_candidate(M, K, N, bits, 32, 4, ZeroPoints::none, 1, pool, Isa::avx512vnni));
+        if (active_isa() == Isa::avx512amx) c.push_back(nbits_candidate(M, K, N, 4, 32, 4, ZeroPoints::typed, 1, pool));
         c.push_back(onednn_candidate(M, K, N, true, 1, threads));
         c.push_back(int8_candidate(M, K, N, pool));
         if (!quick) {

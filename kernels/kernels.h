@@ -15,13 +15,21 @@ namespace rllm::kernels {
 
 // ---- dispatch -------------------------------------------------------------
 
-enum class Isa { scalar, avx2, avx512vnni, neon };
+// avx512amx: AVX512-VNNI plus AMX int8 tiles (Linux must grant the tile data
+// state: without it the CPU counts as avx512vnni).
+enum class Isa { scalar, avx2, avx512vnni, avx512amx, neon };
 
-// Chosen once from cpuinfo; RLLM_ISA=scalar|avx2|avx512vnni|neon forces one
-// (an unsupported forced ISA falls back to the best supported one, with a
-// warning on stderr).
+// Chosen once from cpuinfo; RLLM_ISA=scalar|avx2|avx512vnni|avx512amx|neon
+// forces one (an unsupported forced ISA falls back to the best supported one,
+// with a warning on stderr).
 Isa active_isa();
 const char* isa_name(Isa);
+// The ISA whose kernels serve `isa` where it has none of its own: AMX CPUs
+// run the AVX512-VNNI kernels for everything but the AMX GEMMs.
+Isa fallback_isa(Isa);
+// Why a better ISA the CPU has is not used ("" or ", AMX refused by the OS"),
+// for --version next to isa_name(active_isa()).
+const char* isa_note();
 // True when this CPU (and this build) can run kernels of `isa`.
 bool isa_supported(Isa);
 // Test/bench hook: the ISA later calls use; returns the previous one.

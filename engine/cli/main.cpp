@@ -29,8 +29,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (args[0] == "--version") {
-    std::printf("run-llm 0.1.0 (kernels: %s)\n",
-                rllm::kernels::isa_name(rllm::kernels::active_isa()));
+    std::printf("run-llm 0.1.0 (kernels: %s%s)\n", rllm::kernels::isa_name(rllm::kernels::active_isa()),
+                rllm::kernels::isa_note());
     return 0;
   }
   if (args[0] == "bench") return rllm::cli::cmd_bench({args.begin() + 1, args.end()});

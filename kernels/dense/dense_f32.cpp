@@ -28,7 +28,7 @@ PackedDense make_packed(const T* B, int64_t K, int64_t N, PackedDense::Type type
 
 namespace dense {
 const DenseKernel& dense_kernel() {
-  Isa isa = active_isa();
+  Isa isa = fallback_isa(active_isa());
   const DenseKernel* chosen = &dense_kernel_list()[0];
   for (const DenseKernel& k : dense_kernel_list())
     if (k.isa == isa) chosen = &k;

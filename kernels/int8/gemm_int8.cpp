@@ -51,6 +51,7 @@ struct Workspace {
 std::span<const Int8Kernel> int8_kernel_list() { return kKernels; }
 
 const Int8Kernel& choose_int8_kernel(const PackedInt8& w, Isa isa) {
+  isa = fallback_isa(isa);
   const Int8Kernel* chosen = nullptr;
   // Scalar twins come first; an entry for the ISA overrides. Saturating
   // kernels read the stored b - 128 of uint8 weights wrongly: skip them there.

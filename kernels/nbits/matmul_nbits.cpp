@@ -20,6 +20,8 @@ constexpr NBitsKernel kKernels[] = {
     {"gemm_q8a_qnb_f32_avx512vnni", Isa::avx512vnni, true, gemm_q8a_qnb_f32_avx512vnni, kVnniRowGroup},
     // No f32-activation kernel of its own: the AVX2 one serves VNNI machines.
     {"gemm_f32a_qnb_f32_avx2", Isa::avx512vnni, false, gemm_f32a_qnb_f32_avx2, 0},
+    {"gemm_q8a_qnb_f32_avx512amx", Isa::avx512amx, true, gemm_q8a_qnb_f32_avx512amx, kVnniRowGroup},
+    {"gemm_f32a_qnb_f32_avx2", Isa::avx512amx, false, gemm_f32a_qnb_f32_avx2, 0},
 #elif defined(__aarch64__)
     {"gemm_q8a_qnb_f32_neon_dot", Isa::neon, true, gemm_q8a_qnb_f32_neon_dot, 0},
     {"gemm_f32a_qnb_f32_neon", Isa::neon, false, gemm_f32a_qnb_f32_neon, 0},

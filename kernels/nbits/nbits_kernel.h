@@ -117,6 +117,9 @@ void gemm_f32a_qnb_f32_avx2(const PackedNBits&, const ActRows&, int64_t, int64_t
 constexpr int kVnniRowGroup = 16;  // rows per tile of the VNNI kernel's blocks of 32
 void gemm_q8a_qnb_f32_avx512vnni(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
                                  const float*, float*, int64_t);
+// AMX tiles for blocks of 32 and enough rows, the VNNI kernel otherwise (same row groups).
+void gemm_q8a_qnb_f32_avx512amx(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
+                                const float*, float*, int64_t);
 #elif defined(__aarch64__)
 void gemm_q8a_qnb_f32_neon_dot(const PackedNBits&, const ActRows&, int64_t, int64_t, int64_t,
                                const float*, float*, int64_t);

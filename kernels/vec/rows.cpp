@@ -9,7 +9,7 @@ namespace {
 
 #if defined(__x86_64__)
 bool use_avx2() {
-  Isa isa = active_isa();
+  Isa isa = fallback_isa(active_isa());
   return isa == Isa::avx2 || isa == Isa::avx512vnni;
 }
 #define RLLM_ROW(name, ...) (use_avx2() ? avx2::name(__VA_ARGS__) : ref::name(__VA_ARGS__))

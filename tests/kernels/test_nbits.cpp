@@ -154,9 +154,10 @@ TEST_CASE("every MatMulNBits kernel this CPU runs matches its scalar twin") {
     for (int bits : {4, 8})
       for (int bs : {16, 32, 64, 128, 256})
         for (ZeroPoints zp : kZps)
-          for (int64_t M : {1, 3, 17, 200}) {
+          for (int64_t M : {1, 3, 17, 33, 200}) {
             // M = 200 (bs 32 only, to stay quick): more than one row block of
             // the AVX2 GEMM (~128 KB of activations each) and a tail tile.
+            // M = 17, 33: AMX tiles of 16 rows and a short one.
             if (M == 200 && bs != 32) continue;
             // N = 37: not a multiple of any tile; K not a multiple of the block.
             int64_t N = 37, K = 2 * bs + 24 + (bs == 16 ? 0 : 5);
@@ -210,6 +211,43 @@ TEST_CASE("MatMulNBits kernels over several row blocks match their scalar twin")
         }
       }
     }
+}
+
+TEST_CASE("the AMX MatMulNBits kernel equals the VNNI one bit for bit with integer zero points") {
+  // Both compute each block's integer sum exactly (AMX folds integer zero
+  // points into the weights, VNNI subtracts zp * asum in f32, exact for these
+  // magnitudes) and scale it with the same f32 operations in the same order.
+  if (!isa_supported(Isa::avx512amx)) {
+    MESSAGE("skip gemm_q8a_qnb_f32_avx512amx: this CPU lacks avx512amx");
+    return;
+  }
+  const nbits::NBitsKernel *amx = nullptr, *vnni = nullptr;
+  for (const auto& k : nbits::nbits_kernel_list())
+    if (k.int8_activations) {
+      if (k.isa == Isa::avx512amx) amx = &k;
+      if (k.isa == Isa::avx512vnni) vnni = &k;
+    }
+  REQUIRE(amx != nullptr);
+  REQUIRE(vnni != nullptr);
+  ThreadPool pool(2);
+  for (int bits : {4, 8})
+    for (ZeroPoints zp : {ZeroPoints::none, ZeroPoints::packed_u8})
+      // K = 93: 3 blocks, the last short; 2100: 66 blocks, more than one K
+      // slice of the unpacked weights (64 blocks). M = 150: more than one row
+      // block (128 rows) and a 6-row tile.
+      for (int64_t K : {93, 2100})
+        for (int64_t M : {16, 17, 33, 150}) {
+          const int64_t N = 37;
+          OnnxNBits o(N, K, bits, 32, zp, false, uint32_t(bits + int(zp) * 5 + K + M));
+          PackedNBits p = pack_nbits(o.w, 4);
+          std::vector<float> A = random_floats(size_t(M * K), uint32_t(M + K));
+          std::vector<float> bias = random_floats(size_t(N), 5);
+          std::vector<float> Y(size_t(M * N)), Yv(size_t(M * N));
+          nbits::matmul_nbits_with(*amx, p, A.data(), M, bias.data(), Y.data(), pool);
+          nbits::matmul_nbits_with(*vnni, p, A.data(), M, bias.data(), Yv.data(), pool);
+          INFO("bits=" << bits << " zp=" << int(zp) << " K=" << K << " M=" << M);
+          CHECK(std::memcmp(Y.data(), Yv.data(), Y.size() * sizeof(float)) == 0);
+        }
 }
 
 TEST_CASE("matmul_nbits dispatches and splits N over threads") {

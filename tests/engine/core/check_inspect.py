@@ -44,7 +44,7 @@ for dt, (count, nbytes) in sizes.items():
     expect(rf"^  {dt}\s+{count}\s+{nbytes} bytes$", f"initializers {dt}")
 data = os.path.join(model_dir, "model.onnx.data")
 expect(rf"^  model\.onnx\.data\s+{os.path.getsize(data)} bytes$", "external file")
-expect(r"^kernels: (scalar|avx2|avx512vnni|neon)$", "kernel ISA")
+expect(r"^kernels: (scalar|avx2|avx512vnni|avx512amx|neon)$", "kernel ISA")
 if failures:
     print(out)
     print("\n".join(failures))
