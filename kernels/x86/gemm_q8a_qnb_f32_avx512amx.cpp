@@ -120,6 +120,9 @@ void unpack(const PackedNBits& w, int64_t p, bool has_hi, int64_t j0, int64_t j1
 
 // Row group g (R rows; R = 0: r rows, known at run time) x blocks [j0, j1)
 // of the 16 columns from panel p, acc [16][16] f32 in and out.
+// A block's int32 tile goes to one of 4 buffers and is scaled two blocks
+// later: a vector load right after a tile store to the same bytes waits for
+// the store to commit, so the tile work of the next blocks runs meanwhile.
 template <int kBits, ZeroPoints kZp, int R>
 void group_blocks(const PackedNBits& w, const ActRows& act, int64_t g, int r, int64_t p, bool has_hi, int64_t j0,
                   int64_t j1, const int8_t* bt, float* acc_io) {
@@ -132,8 +135,9 @@ void group_blocks(const PackedNBits& w, const ActRows& act, int64_t g, int r, in
   [[maybe_unused]] const float* as = act.gasum(g, r);
   __m512 acc[kG];
   for (int m = 0; m < rows; ++m) acc[m] = _mm512_load_ps(acc_io + m * 16);
-  alignas(64) int32_t c[2][kG * 16];
-  auto scale = [&](int64_t j, const int32_t* cj) {
+  alignas(64) int32_t c[4][kG * 16];
+  auto scale = [&](int64_t j) {
+    const int32_t* cj = c[(j - j0) & 3];
     const __m512 s = both_f(sl + j * 8, sh ? sh + j * 8 : nullptr);
     [[maybe_unused]] __m512 zp;
     if constexpr (!kIntZp<kBits, kZp>) {
@@ -154,30 +158,35 @@ void group_blocks(const PackedNBits& w, const ActRows& act, int64_t g, int r, in
       acc[m] = _mm512_fmadd_ps(_mm512_mul_ps(s, _mm512_set1_ps(da[j * r + m])), t, acc[m]);
     }
   };
-  int64_t j = j0;
-  // Two blocks in flight: the second tdpbssd runs while the first is scaled.
+  // Block j on tiles 0, 2, 4 or (second) 1, 3, 5, so consecutive blocks
+  // overlap; the intrinsics take the tile numbers as literals.
+  auto tile = [&](int64_t j, bool second) {
+    const int8_t* a = q + j * r * 32;
+    const int8_t* b = bt + (j - j0) * 512;
+    int32_t* out = c[(j - j0) & 3];
+    if (!second) {
+      _tile_loadd(2, a, 32);
+      _tile_loadd(4, b, 64);
+      _tile_zero(0);
+      _tile_dpbssd(0, 2, 4);
+      _tile_stored(0, out, 64);
+    } else {
+      _tile_loadd(3, a, 32);
+      _tile_loadd(5, b, 64);
+      _tile_zero(1);
+      _tile_dpbssd(1, 3, 5);
+      _tile_stored(1, out, 64);
+    }
+  };
+  int64_t j = j0, next = j0;  // next: the first block not yet scaled
   for (; j + 2 <= j1; j += 2) {
-    _tile_loadd(2, q + j * r * 32, 32);
-    _tile_loadd(4, bt + (j - j0) * 512, 64);
-    _tile_zero(0);
-    _tile_dpbssd(0, 2, 4);
-    _tile_loadd(3, q + (j + 1) * r * 32, 32);
-    _tile_loadd(5, bt + (j + 1 - j0) * 512, 64);
-    _tile_zero(1);
-    _tile_dpbssd(1, 3, 5);
-    _tile_stored(0, c[0], 64);
-    scale(j, c[0]);
-    _tile_stored(1, c[1], 64);
-    scale(j + 1, c[1]);
+    tile(j, false);
+    if (j - next >= 2) scale(next++);
+    tile(j + 1, true);
+    if (j + 1 - next >= 2) scale(next++);
   }
-  if (j < j1) {
-    _tile_loadd(2, q + j * r * 32, 32);
-    _tile_loadd(4, bt + (j - j0) * 512, 64);
-    _tile_zero(0);
-    _tile_dpbssd(0, 2, 4);
-    _tile_stored(0, c[0], 64);
-    scale(j, c[0]);
-  }
+  if (j < j1) tile(j, false);
+  while (next < j1) scale(next++);
   for (int m = 0; m < rows; ++m) _mm512_store_ps(acc_io + m * 16, acc[m]);
 }
 

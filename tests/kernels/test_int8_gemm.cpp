@@ -151,7 +151,7 @@ TEST_CASE("int8: dynamic uint8 quantization of every ISA equals the scalar twin"
   // 300 and -200 clamp to 248 and -7 (255 and 0); NaN -> 0, inf -> 255, -inf -> 0.
   const std::vector<uint8_t> hand = {7, 9, 7, 11, 255, 0, 0, 255, 0};
   CHECK(std::vector<uint8_t>(want.begin() + 203, want.end()) == hand);
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni}) {
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni, Isa::avx512amx}) {
     if (!isa_supported(isa)) {
       MESSAGE("skip " << isa_name(isa) << ": this CPU lacks it");
       continue;
@@ -188,7 +188,7 @@ TEST_CASE("int8: activation quantization of every ISA equals the scalar division
     for (uint8_t zp : {uint8_t(0), uint8_t(128), uint8_t(201)}) {
       std::vector<uint8_t> want(x.size()), got(x.size());
       ref::quantize_u8(x.data(), int64_t(x.size()), scale, zp, want.data());
-      for (Isa isa : {Isa::avx2, Isa::avx512vnni}) {
+      for (Isa isa : {Isa::avx2, Isa::avx512vnni, Isa::avx512amx}) {
         if (!isa_supported(isa)) continue;
         Isa prev = set_active_isa(isa);
         quantize_u8(x.data(), int64_t(x.size()), scale, zp, got.data());

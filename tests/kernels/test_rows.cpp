@@ -169,7 +169,7 @@ void check_dispatched_rows() {
 }  // namespace
 
 TEST_CASE("dispatched row kernels match the scalar twins on every ISA this CPU runs") {
-  for (Isa isa : {Isa::avx2, Isa::avx512vnni, Isa::neon}) {
+  for (Isa isa : {Isa::avx2, Isa::avx512vnni, Isa::avx512amx, Isa::neon}) {
     if (!isa_supported(isa)) {
       MESSAGE("skip row kernels for " << std::string(isa_name(isa)) << ": this CPU/build lacks it");
       continue;
@@ -185,7 +185,7 @@ TEST_CASE("dispatched row kernels match the scalar twins on every ISA this CPU r
 // axpy() per (head, value): they must give the same bits on every ISA (the
 // decode output does not change), and the scalar twin's within rounding.
 TEST_CASE("attention group kernels equal dot and axpy per head, and the scalar twins") {
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni, Isa::neon}) {
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni, Isa::avx512amx, Isa::neon}) {
     if (!isa_supported(isa)) continue;
     Isa prev = set_active_isa(isa);
     for (int64_t hd : {64, 72, 20, 5})
