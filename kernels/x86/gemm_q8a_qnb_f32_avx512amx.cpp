@@ -134,6 +134,7 @@ void group_blocks(const PackedNBits& w, const ActRows& act, int64_t g, int r, in
   const float* da = act.gda(g, r);      // [nbp][r], as asum
   [[maybe_unused]] const float* as = act.gasum(g, r);
   __m512 acc[kG];
+#pragma GCC unroll 16
   for (int m = 0; m < rows; ++m) acc[m] = _mm512_load_ps(acc_io + m * 16);
   alignas(64) int32_t c[4][kG * 16];
   auto scale = [&](int64_t j) {
@@ -152,6 +153,7 @@ void group_blocks(const PackedNBits& w, const ActRows& act, int64_t g, int r, in
       }
       zp = _mm512_sub_ps(zp, _mm512_set1_ps(kShift));
     }
+#pragma GCC unroll 16
     for (int m = 0; m < rows; ++m) {
       __m512 t = _mm512_cvtepi32_ps(_mm512_load_si512(cj + m * 16));
       if constexpr (!kIntZp<kBits, kZp>) t = _mm512_fnmadd_ps(zp, _mm512_set1_ps(as[j * r + m]), t);
@@ -159,34 +161,51 @@ void group_blocks(const PackedNBits& w, const ActRows& act, int64_t g, int r, in
     }
   };
   // Block j on tiles 0, 2, 4 or (second) 1, 3, 5, so consecutive blocks
-  // overlap; the intrinsics take the tile numbers as literals.
+  // overlap. Inline asm rather than the intrinsics, whose "memory" clobber
+  // keeps acc in memory: each names the bytes it reads or writes instead.
   auto tile = [&](int64_t j, bool second) {
     const int8_t* a = q + j * r * 32;
     const int8_t* b = bt + (j - j0) * 512;
     int32_t* out = c[(j - j0) & 3];
-    if (!second) {
-      _tile_loadd(2, a, 32);
-      _tile_loadd(4, b, 64);
-      _tile_zero(0);
-      _tile_dpbssd(0, 2, 4);
-      _tile_stored(0, out, 64);
-    } else {
-      _tile_loadd(3, a, 32);
-      _tile_loadd(5, b, 64);
-      _tile_zero(1);
-      _tile_dpbssd(1, 3, 5);
-      _tile_stored(1, out, 64);
-    }
+    const auto& av = *reinterpret_cast<const int8_t(*)[kG * 32]>(a);
+    const auto& bv = *reinterpret_cast<const int8_t(*)[512]>(b);
+    auto& ov = *reinterpret_cast<int32_t(*)[kG * 16]>(out);
+    if (!second)
+      __asm__ volatile(
+          "tileloadd (%1,%4,1), %%tmm2\n\t"
+          "tileloadd (%2,%5,1), %%tmm4\n\t"
+          "tilezero %%tmm0\n\t"
+          "tdpbssd %%tmm4, %%tmm2, %%tmm0\n\t"
+          "tilestored %%tmm0, (%3,%5,1)"
+          : "=m"(ov)
+          : "r"(a), "r"(b), "r"(out), "r"(int64_t(32)), "r"(int64_t(64)), "m"(av), "m"(bv));
+    else
+      __asm__ volatile(
+          "tileloadd (%1,%4,1), %%tmm3\n\t"
+          "tileloadd (%2,%5,1), %%tmm5\n\t"
+          "tilezero %%tmm1\n\t"
+          "tdpbssd %%tmm5, %%tmm3, %%tmm1\n\t"
+          "tilestored %%tmm1, (%3,%5,1)"
+          : "=m"(ov)
+          : "r"(a), "r"(b), "r"(out), "r"(int64_t(32)), "r"(int64_t(64)), "m"(av), "m"(bv));
   };
-  int64_t j = j0, next = j0;  // next: the first block not yet scaled
+  // Straight-line steady state (GCC keeps acc in registers only without branches in it).
+  tile(j0, false);
+  if (j0 + 1 < j1) tile(j0 + 1, true);
+  int64_t j = j0 + 2;
   for (; j + 2 <= j1; j += 2) {
     tile(j, false);
-    if (j - next >= 2) scale(next++);
+    scale(j - 2);
     tile(j + 1, true);
-    if (j + 1 - next >= 2) scale(next++);
+    scale(j - 1);
   }
-  if (j < j1) tile(j, false);
-  while (next < j1) scale(next++);
+  if (j < j1) {
+    tile(j, false);
+    scale(j - 2);
+    ++j;
+  }
+  for (int64_t k = std::max(j0, j - 2); k < j1; ++k) scale(k);
+#pragma GCC unroll 16
   for (int m = 0; m < rows; ++m) _mm512_store_ps(acc_io + m * 16, acc[m]);
 }
 
