@@ -28,6 +28,10 @@ constexpr Int8Kernel kKernels[] = {
     // No int16 kernel of its own: VNNI machines pack uint8 weights as quad_s8.
     {"tile_s16s16_i32_4x16_avx2", Isa::avx512vnni, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2,
      epilogue_avx2, nullptr},
+    {"tile_u8s8_i32_16x16_avx512amx", Isa::avx512amx, Layout::quad_s8, false, 16, tile_u8s8_i32_16x16_avx512amx,
+     epilogue_avx2, tile_u8s8_i32_16x32_avx512amx},
+    {"tile_s16s16_i32_4x16_avx2", Isa::avx512amx, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2,
+     epilogue_avx2, nullptr},
 #endif
 };
 
@@ -51,7 +55,6 @@ struct Workspace {
 std::span<const Int8Kernel> int8_kernel_list() { return kKernels; }
 
 const Int8Kernel& choose_int8_kernel(const PackedInt8& w, Isa isa) {
-  isa = fallback_isa(isa);
   const Int8Kernel* chosen = nullptr;
   // Scalar twins come first; an entry for the ISA overrides. Saturating
   // kernels read the stored b - 128 of uint8 weights wrongly: skip them there.

@@ -52,7 +52,7 @@ struct Int8Kernel {
   Int8EpilogueFn epilogue;
   Int8TileFn fn2;  // two panels at once (the layout above), or null
 };
-constexpr int kMaxMr = 8;
+constexpr int kMaxMr = 16;
 
 // Every micro-kernel compiled into this build, scalar twins first.
 std::span<const Int8Kernel> int8_kernel_list();
@@ -70,6 +70,8 @@ void tile_u8s8_i32_4x16_avx2(const uint8_t*, int64_t, int, const void*, int64_t,
 void tile_s16s16_i32_4x16_avx2(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void tile_u8s8_i32_8x16_avx512vnni(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void tile_u8s8_i32_8x32_avx512vnni(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
+void tile_u8s8_i32_16x16_avx512amx(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
+void tile_u8s8_i32_16x32_avx512amx(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 void epilogue_avx2(const int32_t*, int, int, const TileEpilogue&, int32_t*, float*, int64_t);
 void minmax_with_zero_avx2(const float* x, int64_t n, float* mn, float* mx);
 void quantize_u8_avx2(const float* x, int64_t n, float scale, uint8_t zp, uint8_t* q);

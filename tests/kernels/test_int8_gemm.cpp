@@ -76,7 +76,7 @@ void run_case(const int8::Int8Kernel& k, const Case& c, ThreadPool& pool) {
 TEST_CASE("int8 GEMM kernels match the reference bit for bit") {
   ThreadPool pool(2);
   std::vector<Case> cases;
-  for (int64_t M : {1, 3, 17})
+  for (int64_t M : {1, 3, 17, 33})
     for (auto [K, N] : {std::pair<int64_t, int64_t>{1, 1}, {7, 5}, {33, 37}, {64, 48}, {390, 70}})
       for (bool s : {true, false}) {
         cases.push_back({M, K, N, s, false, 0, 255});
