@@ -21,6 +21,8 @@ the folders into ${RUNLLM_MODELS:-~/.cache/run-llm}/smollm2-135m-instruct/ortgen
    prefill logits within 1e-4 relative (measured 4.8e-6), when RLLM_LOGITS is given.
 3. onnxruntime-genai loads every folder; greedy on the chat prompt "What is the capital of France?"
    answers with "Paris" (int8, int4, int4-requant; 12 new tokens), and fp32/fp16 generate 4 tokens.
+Under qemu (RLLM_EMULATED=1, set by scripts/cross_aarch64.sh) only the run-llm check runs, on
+the first 16 of the 44 positions; the others run no run-llm (host Python, as in the native run).
 usage: test_smollm2.py SHARED_MODELS_DIR [RLLM_LOGITS]
 """
 import json
@@ -43,6 +45,7 @@ from ortgenai_writer import half_split_index  # noqa: E402
 from quant import QuantizedWeight  # noqa: E402
 from test_gemma3 import accuracy_level_0_copy, rel_err, rllm_logits  # noqa: E402
 
+EMULATED = os.environ.get("RLLM_EMULATED", "0") not in ("", "0")
 CHAT = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
 TEXT = CHAT + "The capital of France is Paris.<|im_end|>\nOnce upon a time, there was a little girl who lived in a village near the forest."
 
@@ -93,6 +96,15 @@ def check_carried_blocks(folder: str, gguf_path: str) -> list[str]:
     return failures
 
 
+def check_rllm_level_0(int4_folder: str, ids: list[int], driver: str) -> list[str]:
+    with tempfile.TemporaryDirectory() as d:
+        f = accuracy_level_0_copy(int4_folder, d)
+        e = rel_err(rllm_logits(driver, f, ids, 0)[0], OrtDecoder(f).step(ids))
+    ok = e <= 1e-4
+    print(f"{'OK' if ok else 'FAIL'}: run-llm vs onnxruntime on the int4 folder at accuracy_level 0: prefill logits of {len(ids)} positions within {e:.3g} (<= 1e-4)")
+    return [] if ok else [f"run-llm differs from onnxruntime on the int4 folder at accuracy_level 0 by {e:.3g}"]
+
+
 def main() -> int:
     shared = sys.argv[1]
     cache = os.environ.get("RUNLLM_MODELS", os.path.expanduser("~/.cache/run-llm"))
@@ -105,6 +117,14 @@ def main() -> int:
         return SKIP
     builder = os.path.join(shared, "smollm2-135m-instruct-int4-ortgenai")
     failures = []
+    ids = tokenizers.Tokenizer.from_file(os.path.join(folders["int4"], "tokenizer.json")).encode(TEXT).ids
+    if EMULATED:
+        if len(sys.argv) <= 2:
+            print("SKIP: emulated, and no RLLM_LOGITS: no check here runs run-llm")
+            return SKIP
+        print(f"emulated: the run-llm check alone, on the first 16 of the {len(ids)} positions")
+        failures += check_rllm_level_0(folders["int4"], ids[:16], sys.argv[2])
+        return 1 if failures else 0
 
     with open(os.path.join(folders["int4"], "tokenizer.json"), encoding="utf-8") as f:
         ours = json.load(f)
@@ -119,7 +139,6 @@ def main() -> int:
 
     failures += check_carried_blocks(folders["int4"], os.path.join(base, "SmolLM2-135M-Instruct.Q4_1.gguf"))
 
-    ids = tokenizers.Tokenizer.from_file(os.path.join(folders["int4"], "tokenizer.json")).encode(TEXT).ids
     lp = {v: log_softmax(OrtDecoder(folders[v]).step(ids)) for v in variants}
     lp["builder"] = log_softmax(OrtDecoder(builder).step(ids))
     for ref, v, max_kl, min_top1 in (
@@ -132,13 +151,7 @@ def main() -> int:
             failures.append(f"{v} vs {ref} out of tolerance")
 
     if len(sys.argv) > 2:
-        with tempfile.TemporaryDirectory() as d:
-            f = accuracy_level_0_copy(folders["int4"], d)
-            e = rel_err(rllm_logits(sys.argv[2], f, ids, 0)[0], OrtDecoder(f).step(ids))
-        ok = e <= 1e-4
-        print(f"{'OK' if ok else 'FAIL'}: run-llm vs onnxruntime on the int4 folder at accuracy_level 0: prefill logits within {e:.3g} (<= 1e-4)")
-        if not ok:
-            failures.append(f"run-llm differs from onnxruntime on the int4 folder at accuracy_level 0 by {e:.3g}")
+        failures += check_rllm_level_0(folders["int4"], ids, sys.argv[2])
 
     try:
         import onnxruntime_genai as og

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "emulated.h"
+
 namespace rllm::test {
 
 struct Model {
@@ -36,10 +38,7 @@ inline std::string model_cache() {
 // in proportion to the tokens. At 32 the one over-long sentence is still cut and the others (at
 // most 16 tokens) still fit, so the same padding, batching and truncation paths are checked.
 // The value goes to EmbedOptions::max_length / --max-length; 0 natively (the model's).
-inline int64_t token_limit_option() {
-  const char* env = std::getenv("RLLM_EMULATED");
-  return env != nullptr && *env && std::string(env) != "0" ? 32 : 0;
-}
+inline int64_t token_limit_option() { return emulated() ? 32 : 0; }
 
 // The token limit texts are cut to: the option above, else the models' tokenizer.json 128.
 inline int64_t max_tokens() { return token_limit_option() ? token_limit_option() : 128; }

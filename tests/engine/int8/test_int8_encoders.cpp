@@ -40,7 +40,7 @@ std::optional<Family> paraphrase_family() {
 std::optional<Family> all_minilm_family() {
   auto m = test::all_minilm_converted();
   if (!m) return std::nullopt;
-  return Family{*m, test::model_cache() + "/all-minilm-l6-v2/onnx/int8", 6 * 6, 3};
+  return Family{*m, test::model_cache() + "/all-minilm-l6-v2/onnx/int8", 6 * 6, 4};
 }
 
 std::optional<test::Model> int8_model(const Family& f, const std::string& variant) {
@@ -98,7 +98,9 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
 // graph optimizations agree exactly on most of the 12 sentences and differ on
 // 1-4 of them by up to 0.025 (max abs of the normalised embedding, cosine
 // 0.990 at worst). So a family names how many sentences may cascade (none for
-// the three-layer L3, 3 of 12 for L6); those keep cosine >= 0.95 (a cascade
+// the three-layer L3; for L6 4 of 12, the top of that spread: run-llm cascades
+// on 2-3 on x86 and on 4 under qemu-aarch64, whose float ops round otherwise,
+// with the 32-token texts); those keep cosine >= 0.95 (a cascade
 // in run-llm, where it starts at another sentence, reached 0.968), and every
 // other sentence meets the bounds above.
 void check_against_ort(const test::Model& m, Encoder& fp32, size_t cascades) {
@@ -242,7 +244,8 @@ std::vector<double> runllm_scores(const std::string& onnx, const std::vector<std
   return s;
 }
 
-// fp32 vs INT8 sentence similarity on 300 pairs (scripts/convert/sentences.py):
+// fp32 vs INT8 sentence similarity on 300 pairs (scripts/convert/sentences.py; under qemu the
+// first 100 of them, test::emulated()):
 // the Spearman correlation of the pairs' cosine scores. run-llm's own INT8
 // form (quantize --dynamic: uint8 weights per channel, embeddings per tensor) must keep >= 0.99. For
 // onnxruntime's files the same bound holds wherever onnxruntime's own run of
@@ -255,13 +258,14 @@ std::vector<double> runllm_scores(const std::string& onnx, const std::vector<std
 // closest-scored pairs (gaps of 0.0003-0.0017 measured; 0.005 is three times that).
 void check_similarity(const std::optional<Family>& f) {
   if (!f) return;
+  const size_t pairs = test::emulated() ? 100 : 300;
   std::vector<test::Model> ort_made;
   for (const std::string& v : kVariants) {
     auto m = int8_model(*f, v);
     if (!m) return;
     ort_made.push_back(*m);
   }
-  const std::string out = test::ref_dir() + "/" + f->fp32.name + "_int8_pairs.json";
+  const std::string out = test::ref_dir() + "/" + f->fp32.name + "_int8_pairs" + std::to_string(pairs) + ".json";
   std::vector<std::string> sources = {std::string(RLLM_SOURCE_DIR) + "/tests/engine/int8/pairs.py",
                                       std::string(RLLM_SOURCE_DIR) + "/scripts/convert/sentences.py", f->fp32.tokenizer,
                                       f->fp32.onnx};
@@ -273,26 +277,26 @@ void check_similarity(const std::optional<Family>& f) {
   if (!test::fresh(out, sources)) {
     const std::string tmp = out + "." + std::to_string(::getpid());
     if (!test::run_or_skip(test::script("tests/engine/int8/pairs.py") + " '" + f->fp32.tokenizer + "' '" + tmp +
-                           "' 300" + models))
+                           "' " + std::to_string(pairs) + models))
       return;
     std::filesystem::rename(tmp, out);
   }
   std::ifstream in(out);
   const nlohmann::json j = nlohmann::json::parse(in);
   const std::vector<std::vector<std::vector<int32_t>>> ids = j.at("ids");
-  REQUIRE(ids.size() == 300);
+  REQUIRE(ids.size() == pairs);
   const auto& ort = j.at("ort_scores");
   const std::vector<double> ort_base = ort.at(f->fp32.onnx), base = runllm_scores(f->fp32.onnx, ids);
   {
     const test::Model mine = quantize_dynamic(*f, "pairs");
     const double rho = spearman(base, runllm_scores(mine.onnx, ids));
-    MESSAGE(f->fp32.name << " run-llm quantize --dynamic: Spearman fp32 vs int8, 300 pairs: " << rho);
+    MESSAGE(f->fp32.name << " run-llm quantize --dynamic: Spearman fp32 vs int8, " << pairs << " pairs: " << rho);
     CHECK(rho >= 0.99);
   }
   for (const auto& m : ort_made) {
     const double rho = spearman(base, runllm_scores(m.onnx, ids));
     const double ort_rho = spearman(ort_base, ort.at(m.onnx).get<std::vector<double>>());
-    MESSAGE(m.name << ": Spearman fp32 vs int8, 300 pairs: run-llm " << rho << ", onnxruntime " << ort_rho);
+    MESSAGE(m.name << ": Spearman fp32 vs int8, " << pairs << " pairs: run-llm " << rho << ", onnxruntime " << ort_rho);
     INFO(m.name);
     CHECK(std::fabs(rho - ort_rho) <= 0.005);
     CHECK(rho >= std::min(0.99, ort_rho - 0.005));
@@ -343,11 +347,11 @@ TEST_CASE("int8: run-llm quantize --dynamic of all-MiniLM-L6-v2: onnxruntime run
   check_runllm_quantize(all_minilm_family());
 }
 
-TEST_CASE("int8: paraphrase-MiniLM-L3-v2 fp32 vs int8 similarity of 300 pairs: Spearman >= 0.99, or onnxruntime's own") {
+TEST_CASE("int8: paraphrase-MiniLM-L3-v2 fp32 vs int8 similarity of 300 pairs (100 emulated): Spearman >= 0.99, or onnxruntime's own") {
   check_similarity(paraphrase_family());
 }
 
-TEST_CASE("int8: all-MiniLM-L6-v2 fp32 vs int8 similarity of 300 pairs: Spearman >= 0.99, or onnxruntime's own") {
+TEST_CASE("int8: all-MiniLM-L6-v2 fp32 vs int8 similarity of 300 pairs (100 emulated): Spearman >= 0.99, or onnxruntime's own") {
   check_similarity(all_minilm_family());
 }
 

@@ -126,12 +126,15 @@ def main():
     ap.add_argument("--text", action="append", default=[], help="raw text (--engine genai)")
     ap.add_argument("--chat", action="append", default=[], help="a user message, chat-templated (--engine genai)")
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--emulated-steps", type=int, help="--steps when RLLM_EMULATED is set (tests/emulated.h): the test then compares as many")
     ap.add_argument("--engine", choices=["ort", "genai"], default="ort")
     a = ap.parse_args()
     if not os.path.exists(a.model_dir):
         print(f"skip: {a.model_dir} is absent")
         sys.exit(77)
     ids = [[int(x) for x in p.split(",")] for p in a.prompt]
+    if a.emulated_steps is not None and os.environ.get("RLLM_EMULATED", "0") not in ("", "0"):
+        a.steps = a.emulated_steps
     if a.engine == "genai":
         rows = run_genai(a.model_dir, ids, a.text, a.chat, a.steps)
     else:

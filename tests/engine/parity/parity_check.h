@@ -80,6 +80,9 @@ struct Check {
   // When > 0: greedy picks may differ only where the reference's two top
   // logits are closer than this (absolute), instead of the bound above.
   double tie_gap = 0;
+  // When > 0: only the first `rows` of the reference's rows of each prompt (the prefill's,
+  // then one per decode step) are run and compared.
+  size_t rows = 0;
 };
 
 // Runs every reference row through one KV cache: each prompt prefilled alone,
@@ -93,7 +96,9 @@ inline void compare(const std::string& model_dir, const std::string& ref_path, c
   REQUIRE_MESSAGE(model.ok(), model.status().message());
   KvCache cache((*model)->kv_config());
   std::vector<int> seqs;
-  size_t steps = rows[0].tokens.size();
+  const size_t ref_steps = rows[0].tokens.size();
+  const size_t steps = check.rows > 0 ? check.rows : ref_steps;
+  REQUIRE_MESSAGE(steps <= ref_steps, ref_path << " holds " << ref_steps << " rows per prompt, " << steps << " asked");
   std::vector<double> worst(steps, 0.0);
   int greedy_same = 0, greedy_total = 0;
   // Teacher-forced with the reference's picks, the first step where ours
@@ -119,7 +124,7 @@ inline void compare(const std::string& model_dir, const std::string& ref_path, c
     }
   };
   for (size_t r = 0; r < rows.size(); ++r) {
-    REQUIRE(rows[r].tokens.size() == steps);
+    REQUIRE(rows[r].tokens.size() == ref_steps);
     seqs.push_back(cache.new_sequence());
     // Odd rows ask for the last position alone (what generation does): the
     // lm_head then runs on one row per sequence and must still match.
@@ -143,7 +148,7 @@ inline void compare(const std::string& model_dir, const std::string& ref_path, c
   }
   std::string splits;
   for (int f : first_split) splits += ' ' + (f < 0 ? std::string("none") : std::to_string(f));
-  MESSAGE(model_dir << ": worst relative logit error per step:" << per_step << "; greedy agreement " << greedy_same
+  MESSAGE(model_dir << ": " << steps << " of the reference's " << ref_steps << " rows per prompt; worst relative logit error per step:" << per_step << "; greedy agreement " << greedy_same
                     << "/" << greedy_total << "; first differing step per row:" << splits);
 }
 
