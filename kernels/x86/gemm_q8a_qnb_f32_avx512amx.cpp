@@ -62,17 +62,18 @@ template <int kBits, ZeroPoints kZp>
 constexpr bool kIntZp = kZp == ZeroPoints::none || (kBits == 4 && kZp == ZeroPoints::packed_u8);
 
 // 32 bytes at lo (panel p) and at hi (panel p + 1, or zeros when absent).
+// (Masked load and insert: GCC 12's unmasked _mm512_inserti64x4 and 256->512
+// casts pass an undefined vector that -Wuninitialized reports.)
 inline __m512i both_i(const uint8_t* lo, const uint8_t* hi) {
-  const __m256i a = _mm256_load_si256(reinterpret_cast<const __m256i*>(lo));
+  const __m512i a = _mm512_maskz_loadu_epi64(__mmask8(0x0f), lo);
   const __m256i b = hi ? _mm256_load_si256(reinterpret_cast<const __m256i*>(hi)) : _mm256_setzero_si256();
-  return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+  return _mm512_mask_inserti64x4(a, __mmask8(0xff), a, b, 1);
 }
 
 inline __m512 both_f(const float* lo, const float* hi) {
-  const __m256 a = _mm256_loadu_ps(lo);
+  const __m512i a = _mm512_castps_si512(_mm512_maskz_loadu_ps(__mmask16(0x00ff), lo));
   const __m256 b = hi ? _mm256_loadu_ps(hi) : _mm256_setzero_ps();
-  return _mm512_castsi512_ps(
-      _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_castps_si256(a)), _mm256_castps_si256(b), 1));
+  return _mm512_castsi512_ps(_mm512_mask_inserti64x4(a, __mmask8(0xff), a, _mm256_castps_si256(b), 1));
 }
 
 // Blocks [j0, j1) of panels p, p + 1 (has_hi) as B tiles: bt [j1 - j0][8][64].
