@@ -32,6 +32,10 @@ constexpr Int8Kernel kKernels[] = {
      epilogue_avx2, tile_u8s8_i32_16x32_avx512amx},
     {"tile_s16s16_i32_4x16_avx2", Isa::avx512amx, Layout::pair_s16, false, 4, tile_s16s16_i32_4x16_avx2,
      epilogue_avx2, nullptr},
+#elif defined(__aarch64__)
+    // uint8 weights are packed as quad_s8 here too (pack_int8.cpp).
+    {"tile_u8s8_i32_4x16_neon_dot", Isa::neon, Layout::quad_s8, false, 4, tile_u8s8_i32_4x16_neon_dot, epilogue_ref,
+     nullptr},
 #endif
 };
 

@@ -75,6 +75,8 @@ void tile_u8s8_i32_16x32_avx512amx(const uint8_t*, int64_t, int, const void*, in
 void epilogue_avx2(const int32_t*, int, int, const TileEpilogue&, int32_t*, float*, int64_t);
 void minmax_with_zero_avx2(const float* x, int64_t n, float* mn, float* mx);
 void quantize_u8_avx2(const float* x, int64_t n, float scale, uint8_t zp, uint8_t* q);
+#elif defined(__aarch64__)
+void tile_u8s8_i32_4x16_neon_dot(const uint8_t*, int64_t, int, const void*, int64_t, int32_t*);
 #endif
 
 }  // namespace rllm::kernels::int8
