@@ -6,21 +6,14 @@
 #include <immintrin.h>
 
 #include "kernels/int8/int8_kernel.h"
+#include "kernels/x86/amx_tile_config.h"
 
 namespace rllm::kernels::int8 {
 namespace {
 
 static_assert(kMaxMr == 16, "one C tile holds the 16 rows of a call");
 
-// The 64-byte operand of ldtilecfg (palette 1).
-struct TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
+using amx::TileConfig;
 
 // tmm0, tmm1: C [mr, 16] int32; tmm2: A [mr, 64]; tmm3, tmm4: B [16, 64] (64 k);
 // tmm5: A [mr, rem]; tmm6, tmm7: B [rem / 4, 64], for the last rem = kp % 64.

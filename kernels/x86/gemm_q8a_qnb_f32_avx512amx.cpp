@@ -23,6 +23,7 @@
 // unmasked forms as maybe uninitialized (see the VNNI kernel).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include "kernels/x86/amx_tile_config.h"
 #include "kernels/nbits/nbits_kernel.h"
 
 namespace rllm::kernels::nbits {
@@ -33,15 +34,7 @@ constexpr int64_t kMinRows = 16;       // fewer: the VNNI kernel (bench_kernels)
 constexpr int64_t kSliceBlocks = 64;   // B buffer: 64 blocks x 512 bytes = 32 KB (L1)
 constexpr int64_t kMaxGroups = 8;      // row groups per row block (f32 sums: 16 KB)
 
-// The 64-byte operand of ldtilecfg (palette 1).
-struct TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
+using amx::TileConfig;
 
 // tmm0, tmm1: C [r, 16] int32; tmm2, tmm3: A [r, 32] s8; tmm4, tmm5: B (8 quads x 16 columns).
 void configure(int r) {
