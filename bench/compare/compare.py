@@ -61,7 +61,7 @@ def model_sets():
         # bench/compare/make_synthetic.py writes these (random weights, real shapes).
         "qwen2.5-0.5b-synthetic": synthetic("qwen2.5-0.5b", "Qwen2.5-0.5B shape, random Q4_0 weights", None),
         "phi-3.5-mini-synthetic": synthetic("phi-3.5-mini", "Phi-3.5-mini (3.8B) shape, random Q4_0 weights",
-                                            ([2], [128])),
+                                            ([2], [128, 512])),
     }
 
 
