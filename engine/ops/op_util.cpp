@@ -3,16 +3,10 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "kernels/ref/half.h"
 
 namespace rllm::ops {
 namespace {
-
-float bf16_to_f32(uint16_t h) {
-  uint32_t b = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
 
 uint16_t f32_to_bf16(float f) {
   uint32_t b;
@@ -36,7 +30,7 @@ Result<Tensor> to_f32(const Tensor& t) {
   switch (t.dtype()) {
     case DType::f16: kernels::f16_to_f32(t.as<uint16_t>(), y, n); break;
     case DType::bf16:
-      for (int64_t i = 0; i < n; ++i) y[i] = bf16_to_f32(t.as<uint16_t>()[i]);
+      for (int64_t i = 0; i < n; ++i) y[i] = kernels::bf16_to_float(t.as<uint16_t>()[i]);
       break;
     case DType::f64:
       for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(t.as<double>()[i]);

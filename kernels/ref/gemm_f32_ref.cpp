@@ -7,7 +7,7 @@ namespace rllm::kernels::dense {
 namespace {
 inline float widen(float x) { return x; }
 inline float widen(uint16_t h) { return half_to_float(h); }
-inline float widen(Bf16 b) { return std::bit_cast<float>(uint32_t{b.bits} << 16); }
+inline float widen(Bf16 b) { return bf16_to_float(b.bits); }
 }  // namespace
 
 template <typename T>

@@ -1,4 +1,5 @@
-// IEEE 754 binary16 <-> binary32, scalar (round to nearest even).
+// IEEE 754 binary16 <-> binary32, scalar (round to nearest even), and
+// bfloat16 -> binary32 (exact: the upper 16 bits of a float).
 #pragma once
 
 #include <bit>
@@ -34,5 +35,7 @@ inline uint16_t float_to_half(float f) {
   ax += 0xC8000FFFu + odd;  // rebias exponent (-112 << 23) and round to nearest even
   return uint16_t(sign | (ax >> 13));
 }
+
+inline float bf16_to_float(uint16_t b) { return std::bit_cast<float>(uint32_t{b} << 16); }
 
 }  // namespace rllm::kernels
