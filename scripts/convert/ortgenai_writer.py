@@ -228,6 +228,10 @@ class LlamaOnnxWriter:
     def _as_float(self, w) -> np.ndarray:
         return w.dequantize() if isinstance(w, QuantizedWeight) else np.asarray(w, np.float32)
 
+    def _weight_init(self, name: str, arr: np.ndarray) -> str:
+        """A float weight in the folder's type: bfloat16 for bf16, else the activation type."""
+        return self.g.bf16_init(name, arr) if self.precision == "bf16" else self.g.float_init(name, arr)
+
     def _as_quantized(self, w, name: str) -> QuantizedWeight:
         if isinstance(w, QuantizedWeight) and w.bits >= self.bits and (w.zero_points is not None or not self.asym):
             # carried over exactly; a wider source block (GGUF Q8_0 in an int4 folder) stays at its
@@ -238,13 +242,10 @@ class LlamaOnnxWriter:
     def linear(self, x: str, w, name: str, base: str, out: str | None = None) -> str:
         """y = x . W^T for W [N, K]; MatMul on W^T for float precisions, MatMulNBits otherwise."""
         out = out or f"{base}/MatMul/output_0"
-        if self.precision == "bf16":
-            wt = self.g.bf16_init(f"{name}.MatMul.weight", self._as_float(w).T)
-            wf = self.g.node("Cast", [wt], [f"{base}/MatMul/Cast/output_0"], f"{base}/MatMul/Cast", to=TensorProto.FLOAT)[0]
-            self.g.node("MatMul", [x, wf], [out], f"{base}/MatMul")
-            return out
         if self.bits is None:
-            wt = self.g.float_init(f"{name}.MatMul.weight", self._as_float(w).T)
+            wt = self._weight_init(f"{name}.MatMul.weight", self._as_float(w).T)
+            if self.precision == "bf16":
+                wt = self.g.node("Cast", [wt], [f"{base}/MatMul/Cast/output_0"], f"{base}/MatMul/Cast", to=TensorProto.FLOAT)[0]
             self.g.node("MatMul", [x, wt], [out], f"{base}/MatMul")
             return out
         qw = self._as_quantized(w, name)
@@ -407,8 +408,7 @@ class LlamaOnnxWriter:
             t = g.node("Transpose", ["lm_head.MatMul.weight"], ["/model/embed_tokens/Transpose/output_0"], "/model/embed_tokens/Transpose", perm=[1, 0])[0]
             x = g.node("Gather", [t, "input_ids"], ["/model/embed_tokens/Gather/output_0"], "/model/embed_tokens/Gather", axis=0)[0]
         else:
-            init = g.bf16_init if self.precision == "bf16" else g.float_init
-            embed = init("model.embed_tokens.weight", self._as_float(weights.embed))
+            embed = self._weight_init("model.embed_tokens.weight", self._as_float(weights.embed))
             x = g.node("Gather", [embed, "input_ids"], ["/model/embed_tokens/Gather/output_0"], "/model/embed_tokens/Gather", axis=0)[0]
         if self.precision == "bf16":
             # the gathered rows, not the table, are widened: the table stays bfloat16 in memory

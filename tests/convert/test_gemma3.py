@@ -35,7 +35,7 @@ import tokenizers
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "engine", "tokenizer"))
 from corpus import build as build_corpus  # noqa: E402
-from ort_runner import SKIP, OrtDecoder  # noqa: E402
+from ort_runner import EMULATED, SKIP, OrtDecoder  # noqa: E402
 
 PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who"
 STEPS = STEPS_LEVEL_0 = 32
@@ -45,7 +45,6 @@ STEPS = STEPS_LEVEL_0 = 32
 # (float activations over dequantized weights: ~12 s a step under qemu), and the checks that run
 # no run-llm (llama.cpp, the tokenizer round trip, onnxruntime-genai: host Python, as in the
 # native run) are left out.
-EMULATED = os.environ.get("RLLM_EMULATED", "0") not in ("", "0")
 if EMULATED:
     STEPS, STEPS_LEVEL_0 = 8, 1
 TOL = {"fp32": 1e-4, "fp16": 1e-2, "int8": 5e-2, "int4": 5e-2, "int8 accuracy_level 0": 1e-4, "int4 accuracy_level 0": 1e-4}

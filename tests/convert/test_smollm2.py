@@ -37,7 +37,7 @@ from gguf import GGUFReader
 from gguf.quants import dequantize
 from onnx import numpy_helper
 
-from ort_runner import SKIP, OrtDecoder
+from ort_runner import EMULATED, SKIP, OrtDecoder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "convert"))
@@ -45,7 +45,6 @@ from ortgenai_writer import half_split_index  # noqa: E402
 from quant import QuantizedWeight  # noqa: E402
 from test_gemma3 import accuracy_level_0_copy, rel_err, rllm_logits  # noqa: E402
 
-EMULATED = os.environ.get("RLLM_EMULATED", "0") not in ("", "0")
 CHAT = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
 TEXT = CHAT + "The capital of France is Paris.<|im_end|>\nOnce upon a time, there was a little girl who lived in a village near the forest."
 
