@@ -14,6 +14,7 @@
 
 #include "../encoder/encoder_test_util.h"
 #include "engine/encoder.h"
+#include "engine/graph/pattern.h"
 #include "engine/graph/quant_fusion.h"
 
 using namespace rllm;
@@ -155,12 +156,6 @@ void check_variants_against_ort(const std::optional<Family>& f) {
   }
 }
 
-const OnnxTensor* initializer(const OnnxGraph& g, const std::string& name) {
-  for (const auto& t : g.initializers)
-    if (t.name == name) return &t;
-  return nullptr;
-}
-
 // Every weight and embedding table of run-llm's file (uint8 codes, scale and
 // zero point: per column for MatMul weights, per tensor for the word, position
 // and token type tables read by Gather -> DequantizeLinear) equals, byte for
@@ -171,6 +166,7 @@ void check_initializers_against_ort(const OnnxGraph& mine, const Family& f) {
   if (!ort_file) return;
   auto ort = OnnxModel::load(ort_file->onnx);
   REQUIRE_MESSAGE(ort.ok(), ort.status().message());
+  const GraphMatcher in_mine(mine), in_ort(ort->graph);
   const std::string suffix = "_quantized";
   size_t compared = 0;
   for (const auto& t : mine.initializers) {
@@ -178,8 +174,8 @@ void check_initializers_against_ort(const OnnxGraph& mine, const Family& f) {
     const std::string base = t.name.substr(0, t.name.size() - suffix.size());
     for (const char* part : {"_quantized", "_scale", "_zero_point"}) {
       INFO(base << part);
-      const OnnxTensor* a = initializer(mine, base + part);
-      const OnnxTensor* b = initializer(ort->graph, base + part);
+      const OnnxTensor* a = in_mine.init(base + part);
+      const OnnxTensor* b = in_ort.init(base + part);
       REQUIRE(a != nullptr);
       REQUIRE(b != nullptr);
       CHECK(a->dims == b->dims);
