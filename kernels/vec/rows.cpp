@@ -1,5 +1,7 @@
-// Public row kernels: the xsimd/AVX2 build (vec/rows_avx2.cpp) on x86 CPUs
-// with AVX2, the xsimd/NEON build (arm/rows_neon.cpp) on aarch64, the scalar
+// Public row kernels: on x86, the xsimd build at 512-bit width
+// (vec/rows_avx512.cpp) when the active ISA is avx512vnni or avx512amx, at
+// 256-bit width (vec/rows_avx2.cpp) under avx2, so RLLM_ISA=avx2 runs the
+// AVX2 rows; the xsimd/NEON build (arm/rows_neon.cpp) on aarch64; the scalar
 // twins otherwise (and under RLLM_ISA=scalar).
 #include "kernels/kernels.h"
 #include "kernels/vec/rows_isa.h"
@@ -8,11 +10,12 @@ namespace rllm::kernels {
 namespace {
 
 #if defined(__x86_64__)
-bool use_avx2() {
-  Isa isa = fallback_isa(active_isa());
-  return isa == Isa::avx2 || isa == Isa::avx512vnni;
-}
-#define RLLM_ROW(name, ...) (use_avx2() ? avx2::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
+bool use_avx512() { return fallback_isa(active_isa()) == Isa::avx512vnni; }
+bool use_avx2() { return active_isa() == Isa::avx2; }
+#define RLLM_ROW(name, ...)                        \
+  (use_avx512() ? avx512::name(__VA_ARGS__)        \
+   : use_avx2() ? avx2::name(__VA_ARGS__)          \
+                : ref::name(__VA_ARGS__))
 #elif defined(__aarch64__)
 bool use_neon() { return active_isa() == Isa::neon; }
 #define RLLM_ROW(name, ...) (use_neon() ? neon::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
@@ -33,6 +36,7 @@ void layernorm(const float* x, const float* gamma, const float* beta, float eps,
 void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rotary_dim, const float* cos, const float* sin,
           bool interleaved) {
 #if defined(__x86_64__)
+  if (!interleaved && use_avx512()) return avx512::rope_halves(x, n_heads, head_dim, rotary_dim, cos, sin);
   if (!interleaved && use_avx2()) return avx2::rope_halves(x, n_heads, head_dim, rotary_dim, cos, sin);
 #elif defined(__aarch64__)
   if (!interleaved && use_neon()) return neon::rope_halves(x, n_heads, head_dim, rotary_dim, cos, sin);

@@ -7,6 +7,10 @@ namespace rllm::kernels::avx2 {
 #include "kernels/vec/rows_decl.inc"
 }  // namespace rllm::kernels::avx2
 
+namespace rllm::kernels::avx512 {
+#include "kernels/vec/rows_decl.inc"
+}  // namespace rllm::kernels::avx512
+
 namespace rllm::kernels::neon {
 #include "kernels/vec/rows_decl.inc"
 }  // namespace rllm::kernels::neon

@@ -2,8 +2,11 @@
 // versions against the twins.
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
+#include <iterator>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -100,70 +103,108 @@ TEST_CASE("rows: gelu_erf's rational erf stays within 1e-6 of std::erf's GELU, i
 }
 
 namespace {
-// The public (dispatched) row kernels against the twins, for the active ISA.
+// fp16 edge cases: overflow to inf and the largest value below it, ties to
+// even (normal and subnormal), underflow to 0, signed zero, inf, a quiet NaN.
+const float kHalfEdges[] = {65520.0f, 65519.0f, 1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 0x1p-25f, 3 * 0x1p-26f, 1e-8f,
+                            -0.0f, INFINITY, -INFINITY, std::nanf("")};
+
+std::vector<uint32_t> bits_of(const std::vector<float>& v) {
+  std::vector<uint32_t> b(v.size());
+  for (size_t i = 0; i < v.size(); ++i) b[i] = std::bit_cast<uint32_t>(v[i]);
+  return b;
+}
+
+// The public (dispatched) row kernels against the twins, for the active ISA,
+// per function, on sizes around the widths 4, 8 and 16 (every tail length).
 void check_dispatched_rows() {
-  for (int64_t n : {1, 7, 64, 1001}) {
+  std::string fn;
+  int64_t n = 0;
+  INFO("function " << fn << ", n=" << n);
+  for (int64_t size : {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1001}) {
+    n = size;
     auto x = random_floats(size_t(n), 1, -4, 4), w = random_floats(size_t(n), 2), b = random_floats(size_t(n), 3);
     std::vector<float> y(static_cast<size_t>(n)), yr(static_cast<size_t>(n)), s(static_cast<size_t>(n)), sr(static_cast<size_t>(n));
     auto close = [&](float tol) {
       for (int64_t i = 0; i < n; ++i) CHECK(y[size_t(i)] == doctest::Approx(yr[size_t(i)]).epsilon(tol).scale(1.0));
     };
+    fn = "rmsnorm";
     rmsnorm(x.data(), w.data(), 1e-5f, n, y.data());
     ref::rmsnorm(x.data(), w.data(), 1e-5f, n, yr.data());
     close(1e-5f);
+    fn = "skip_rmsnorm";
     skip_rmsnorm(x.data(), w.data(), b.data(), w.data(), 1e-5f, n, y.data(), s.data());
     ref::skip_rmsnorm(x.data(), w.data(), b.data(), w.data(), 1e-5f, n, yr.data(), sr.data());
     close(1e-5f);
     CHECK(s == sr);
+    fn = "layernorm";
     layernorm(x.data(), w.data(), b.data(), 1e-5f, n, y.data());
     ref::layernorm(x.data(), w.data(), b.data(), 1e-5f, n, yr.data());
     close(1e-4f);
+    fn = "softmax";
     y = x;
     yr = x;
     softmax(y.data(), n);
     ref::softmax(yr.data(), n);
     close(1e-5f);
-    for (auto [f, g] : {std::pair{&silu, &ref::silu}, {&sigmoid, &ref::sigmoid}, {&gelu_erf, &ref::gelu_erf},
-                        {&gelu_tanh, &ref::gelu_tanh}}) {
+    for (auto [name, f, g] : {std::tuple{"silu", &silu, &ref::silu}, {"sigmoid", &sigmoid, &ref::sigmoid},
+                              {"gelu_erf", &gelu_erf, &ref::gelu_erf}, {"gelu_tanh", &gelu_tanh, &ref::gelu_tanh}}) {
+      fn = name;
       f(x.data(), y.data(), n);
       g(x.data(), yr.data(), n);
       close(1e-5f);
     }
+    fn = "silu_mul";
     silu_mul(x.data(), w.data(), y.data(), n);
     ref::silu_mul(x.data(), w.data(), yr.data(), n);
     close(1e-5f);
+    fn = "add";
     add(x.data(), w.data(), y.data(), n);
     ref::add(x.data(), w.data(), yr.data(), n);
     CHECK(y == yr);
+    fn = "mul";
     mul(x.data(), w.data(), y.data(), n);
     ref::mul(x.data(), w.data(), yr.data(), n);
     CHECK(y == yr);
+    fn = "dot";
     CHECK(dot(x.data(), w.data(), n) == doctest::Approx(ref::dot(x.data(), w.data(), n)).epsilon(1e-5).scale(1.0));
+    fn = "axpy";
     y = w;
     yr = w;
     axpy(0.5f, x.data(), y.data(), n);
     ref::axpy(0.5f, x.data(), yr.data(), n);
     close(1e-6f);
+    fn = "f32_to_f16";
+    auto hx = x;
+    for (size_t i = 0; i < hx.size(); i += 3) hx[i] = kHalfEdges[(i / 3) % std::size(kHalfEdges)];
     std::vector<uint16_t> h(static_cast<size_t>(n)), hr(static_cast<size_t>(n));
-    f32_to_f16(x.data(), h.data(), n);
-    ref::f32_to_f16(x.data(), hr.data(), n);
+    f32_to_f16(hx.data(), h.data(), n);
+    ref::f32_to_f16(hx.data(), hr.data(), n);
     CHECK(h == hr);
+    fn = "f16_to_f32";
     f16_to_f32(h.data(), y.data(), n);
     ref::f16_to_f32(h.data(), yr.data(), n);
-    CHECK(y == yr);
-    std::vector<int8_t> q(static_cast<size_t>(n)), qr(static_cast<size_t>(n));
-    std::vector<float> qs(static_cast<size_t>(n)), qsr(static_cast<size_t>(n));
-    quantize_row_i8(x.data(), n, 32, q.data(), qs.data());
-    ref::quantize_row_i8(x.data(), n, 32, qr.data(), qsr.data());
-    CHECK(q == qr);
-    CHECK(qs == qsr);
+    CHECK(bits_of(y) == bits_of(yr));
+    fn = "quantize_row_i8";
+    for (int64_t block : {32, 24}) {
+      std::vector<int8_t> q(static_cast<size_t>(n)), qr(static_cast<size_t>(n));
+      std::vector<float> qs(static_cast<size_t>(n)), qsr(static_cast<size_t>(n));
+      quantize_row_i8(x.data(), n, block, q.data(), qs.data());
+      ref::quantize_row_i8(x.data(), n, block, qr.data(), qsr.data());
+      CHECK(q == qr);
+      CHECK(qs == qsr);
+    }
   }
-  for (bool inter : {false, true}) {
-    auto x = random_floats(3 * 12, 5), c = random_floats(4, 6), s = random_floats(4, 7);
-    auto xr = x;
-    rope(x.data(), 3, 12, 8, c.data(), s.data(), inter);
-    ref::rope(xr.data(), 3, 12, 8, c.data(), s.data(), inter);
-    for (size_t i = 0; i < x.size(); ++i) CHECK(x[i] == doctest::Approx(xr[i]).epsilon(1e-6));
+  fn = "rope";
+  for (int64_t rot : {8, 34, 64}) {
+    n = rot;
+    for (bool inter : {false, true}) {
+      const int64_t hd = rot + 4;
+      auto x = random_floats(size_t(3 * hd), 5), c = random_floats(size_t(rot / 2), 6), s = random_floats(size_t(rot / 2), 7);
+      auto xr = x;
+      rope(x.data(), 3, hd, rot, c.data(), s.data(), inter);
+      ref::rope(xr.data(), 3, hd, rot, c.data(), s.data(), inter);
+      for (size_t i = 0; i < x.size(); ++i) CHECK(x[i] == doctest::Approx(xr[i]).epsilon(1e-6));
+    }
   }
 }
 }  // namespace
@@ -175,11 +216,36 @@ TEST_CASE("dispatched row kernels match the scalar twins on every ISA this CPU r
       continue;
     }
     Isa prev = set_active_isa(isa);
-    INFO("isa=" << isa_name(isa));
+    INFO("isa=" << std::string(isa_name(isa)));
     check_dispatched_rows();
     set_active_isa(prev);
   }
 }
+
+#if defined(__x86_64__)
+// Which build serves each ISA: the 512-bit rows under avx512vnni and
+// avx512amx, the 256-bit ones under avx2 (RLLM_ISA=avx2 must run AVX2 code).
+// dot's lanes tell the builds apart: with a[0] = 2^24, a[16] = 1,
+// a[32] = -2^24 (the rest 0) and b = 1, the 1 lands in the lane of 2^24 at
+// width 8 (2^24 + 1 rounds to 2^24: the sum is 0) and in another at width 16
+// (the sum is 1).
+TEST_CASE("row kernels dispatch to the AVX-512 build under avx512vnni/amx and to the AVX2 build under avx2") {
+  std::vector<float> a(64, 0.0f), b(64, 1.0f);
+  a[0] = 0x1p24f;
+  a[16] = 1.0f;
+  a[32] = -0x1p24f;
+  for (Isa isa : {Isa::avx2, Isa::avx512vnni, Isa::avx512amx}) {
+    if (!isa_supported(isa)) {
+      MESSAGE("skip row dispatch for " << std::string(isa_name(isa)) << ": this CPU/build lacks it");
+      continue;
+    }
+    INFO("isa=" << std::string(isa_name(isa)));
+    Isa prev = set_active_isa(isa);
+    CHECK(dot(a.data(), b.data(), 64) == (isa == Isa::avx2 ? 0.0f : 1.0f));
+    set_active_isa(prev);
+  }
+}
+#endif
 
 // Decode attention's group kernels replace one dot() per (head, key) and one
 // axpy() per (head, value): they must give the same bits on every ISA (the
