@@ -24,12 +24,34 @@ namespace rllm::kernels::avx512 {
 namespace {
 
 using arch = xsimd::avx512f;
-// xsimd 8's hadd for avx512f extracts a half with the DQ vextractf32x8.
-float hsum(xsimd::batch<float, arch> v) { return _mm512_reduce_add_ps(v); }
-#include "kernels/vec/rows_xsimd.inc"
 
 // The first r of 16 lanes, 0 <= r <= 16.
 __mmask16 first(int64_t r) { return __mmask16((1u << r) - 1); }
+
+// The hooks of rows_xsimd.inc for 16 lanes (see there).
+float hsum(xsimd::batch<float, arch> v) { return _mm512_reduce_add_ps(v); }
+float hmax(xsimd::batch<float, arch> v) {
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  if (nan == 0xFFFF) return v.get(0);
+  return _mm512_reduce_max_ps(_mm512_mask_blend_ps(nan, v, _mm512_set1_ps(-INFINITY)));
+}
+xsimd::batch<float, arch> load_partial(const float* p, int64_t r, float fill) {
+  return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), first(r), p);
+}
+// A masked store's 64 bytes end at p + r: a later load of what follows p + r
+// (the next row) would otherwise wait for the store to retire, as masked
+// stores do not forward (2x the time of a 31-wide softmax over contiguous
+// rows). Lanes rotate up by 16 - r; the masked-off lanes before p are not
+// accessed.
+void store_partial(float* p, int64_t r, xsimd::batch<float, arch> v) {
+  const __m512i up = _mm512_and_si512(_mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                       _mm512_set1_epi32(int(r))),
+                                      _mm512_set1_epi32(15));
+  float* end = reinterpret_cast<float*>(reinterpret_cast<uintptr_t>(p + r) - 64);
+  _mm512_mask_storeu_ps(end, __mmask16(~first(16 - r)), _mm512_permutexvar_ps(up, v));
+}
+
+#include "kernels/vec/rows_xsimd.inc"
 
 void f16_to_f32(const uint16_t* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
