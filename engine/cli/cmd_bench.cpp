@@ -34,6 +34,8 @@ const char* kUsage =
     "  -n N         generated tokens per run: 1 from the prefill + N-1 decode steps (default 128)\n"
     "  -t 1,2       thread counts (default: 1 and all cores)\n"
     "  -r R         runs per case; figures are the median with min-max (default 3)\n"
+    "  --kv-dtype T KV cache element type: f32 (default) or f16\n"
+    "  --kv-block N tokens per KV cache block (default 16)\n"
     "  --json       one JSON object per case on stdout instead of the table\n"
     "Prompt ids are 256 + (i * 40503) mod (vocab - 256), i = 0..p-1.\n";
 
@@ -191,6 +193,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   int n = static_cast<int>(a.num("-n", 128));
   std::string t_text = a.str("-t", "");
   int reps = static_cast<int>(a.num("-r", 3));
+  std::string kv_dtype = a.str("--kv-dtype", "f32");
+  const int kv_block = static_cast<int>(a.num("--kv-block", 16));
   bool json = a.flag("--json");
   std::string model_path = a.positional();
   if (!a.ok() || model_path.empty()) {
@@ -199,6 +203,14 @@ int cmd_bench(const std::vector<std::string>& argv) {
   }
   if (n < 1 || reps < 1) {
     std::fprintf(stderr, "run-llm bench: -n and -r must be at least 1\n");
+    return 2;
+  }
+  if (kv_dtype != "f32" && kv_dtype != "f16") {
+    std::fprintf(stderr, "run-llm bench: --kv-dtype must be f32 or f16, not '%s'\n", kv_dtype.c_str());
+    return 2;
+  }
+  if (kv_block <= 0) {
+    std::fprintf(stderr, "run-llm bench: --kv-block must be positive\n");
     return 2;
   }
   auto prompts = parse_list("-p", p_text);
@@ -210,13 +222,15 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const std::string cpu = proc_field("/proc/cpuinfo", "model name");
   const char* isa = kernels::isa_name(kernels::active_isa());
   if (!json)
-    std::printf("run-llm bench %s\ncpu: %s\nsimd: %s\nkernels: %s\n", model_path.c_str(), cpu.c_str(),
-                simd_flags().c_str(), isa);
+    std::printf("run-llm bench %s\ncpu: %s\nsimd: %s\nkernels: %s\nKV cache: %s, blocks of %d tokens\n",
+                model_path.c_str(), cpu.c_str(), simd_flags().c_str(), isa, kv_dtype.c_str(), kv_block);
 
   for (int t : threads.value()) {
     bool header = false;
     ModelOptions mo;
     mo.threads = t;
+    mo.kv_dtype = kv_dtype == "f16" ? DType::f16 : DType::f32;
+    mo.kv_block_tokens = kv_block;
     mo.pack_cache = PackCache::settings_from_env();
     auto model = Model::load(model_path, mo);
     if (!model.ok()) return fail(model.status());
@@ -253,10 +267,10 @@ int cmd_bench(const std::vector<std::string>& argv) {
       if (json) {
         std::printf(
             "{\"engine\": \"run-llm\", \"model\": \"%s\", \"cpu\": \"%s\", \"kernels\": \"%s\", \"threads\": %d, "
-            "\"prompt_tokens\": %d, \"generated_tokens\": %d, \"load_s\": %.6g, \"peak_rss_bytes\": %zu, "
+            "\"kv_dtype\": \"%s\", \"kv_block_tokens\": %d, \"prompt_tokens\": %d, \"generated_tokens\": %d, \"load_s\": %.6g, \"peak_rss_bytes\": %zu, "
             "\"dram_read_bytes_per_s\": %.6g, \"weight_bytes_per_token\": %.6g, "
             "\"prefill_tok_s\": %s, \"decode_tok_s\": %s, \"ttft_s\": %s}\n",
-            json_escape(model_path).c_str(), json_escape(cpu).c_str(), isa, t, p, n, load_s, peak_rss_bytes(), bw,
+            json_escape(model_path).c_str(), json_escape(cpu).c_str(), isa, t, kv_dtype.c_str(), kv_block, p, n, load_s, peak_rss_bytes(), bw,
             bytes_per_token, json_array(pp).c_str(), json_array(tg).c_str(), json_array(ttft).c_str());
         std::fflush(stdout);
         continue;
