@@ -14,6 +14,7 @@
 
 #include "engine/kv_cache/paged_kv_cache.h"
 #include "engine/ops/op_util.h"
+#include "kernels/attn_f16.h"
 #include "kernels/kernels.h"
 
 namespace rllm {
@@ -140,17 +141,19 @@ void attend_prefill(const AttnParams& p, const float* qr, int64_t B, int64_t S, 
 
 // One new token per row (decode): one unit of work is (row b, KV head), whose
 // `group` query heads [group, hd] are contiguous in q and y. Per block of
-// cached keys, attn_scores reads each key once for the whole group; the
+// cached keys, attn_scores (attn_scores_f16 on an f16 cache, which widens
+// rows in registers: no copy) reads each key once for the whole group; the
 // scores [group, len] are soft-capped and softmaxed per head over [first, pos],
 // then attn_accumulate reads each value once: y_g = P_g · V.
 // qr [B, nh*hd] (rotated), y [B, nh*hd].
 void attend_decode(const AttnParams& p, const float* qr, int64_t B, int64_t hd, float scale, const KvCache& kv,
                    const BatchState& bs, float* y, ThreadPool& pool) {
   const int nh = p.num_heads, kvh = p.kv_heads, group = nh / kvh;
-  const int64_t elem = kv.config().dtype == DType::f16 ? 2 : 4;
+  const bool f16 = kv.config().dtype == DType::f16;
+  const int64_t elem = f16 ? 2 : 4;
   pool.parallel_for(B * kvh, 1, [&](int64_t u0, int64_t u1) {
     // Grown, never shrunk: a steady decode step allocates nothing here.
-    thread_local std::vector<float> scores, scratch;
+    thread_local std::vector<float> scores;
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t b = u / kvh, pos = bs.n_past[b];
       const int kh = static_cast<int>(u % kvh);
@@ -172,8 +175,10 @@ void attend_decode(const AttnParams& p, const float* qr, int64_t B, int64_t hd, 
       for (int64_t t = first, n; t <= pos; t += n) {
         n = kv.contiguous(t, pos + 1);
         prefetch_block(0, t + n);
-        const float* keys = load(kv, kv.slot(seq, p.layer, 0, kh, t), n, hd, scratch);
-        kernels::attn_scores(qg, group, keys, n, hd, scale, scores.data() + (t - first), len);
+        const void* keys = kv.slot(seq, p.layer, 0, kh, t);
+        float* st = scores.data() + (t - first);
+        if (f16) kernels::attn_scores_f16(qg, group, static_cast<const uint16_t*>(keys), n, hd, scale, st, len);
+        else kernels::attn_scores(qg, group, static_cast<const float*>(keys), n, hd, scale, st, len);
       }
       prefetch_block(1, first);
       for (int g = 0; g < group; ++g) {
@@ -186,8 +191,10 @@ void attend_decode(const AttnParams& p, const float* qr, int64_t B, int64_t hd, 
       for (int64_t t = first, n; t <= pos; t += n) {
         n = kv.contiguous(t, pos + 1);
         prefetch_block(1, t + n);
-        const float* values = load(kv, kv.slot(seq, p.layer, 1, kh, t), n, hd, scratch);
-        kernels::attn_accumulate(scores.data() + (t - first), len, group, values, n, hd, yg);
+        const void* values = kv.slot(seq, p.layer, 1, kh, t);
+        const float* pt = scores.data() + (t - first);
+        if (f16) kernels::attn_accumulate_f16(pt, len, group, static_cast<const uint16_t*>(values), n, hd, yg);
+        else kernels::attn_accumulate(pt, len, group, static_cast<const float*>(values), n, hd, yg);
       }
     }
   });
