@@ -22,9 +22,10 @@ namespace rllm::cli {
 namespace {
 
 const char* kUsage =
-    "usage: run-llm perplexity MODEL --file TEXT [--ctx N] [--max-windows N] [--threads N]\n"
+    "usage: run-llm perplexity MODEL --file TEXT [--ctx N] [--max-windows N] [--threads N] [--kv-dtype T]\n"
     "  --ctx N          window length in tokens (default: min(512, the model's context))\n"
-    "  --max-windows N  score only the first N windows (default: all)\n";
+    "  --max-windows N  score only the first N windows (default: all)\n"
+    "  --kv-dtype T     KV cache element type: f32 (default) or f16\n";
 
 // -log softmax(logits)[target], in double.
 double nll(const float* logits, int64_t V, int32_t target) {
@@ -44,12 +45,18 @@ int cmd_perplexity(const std::vector<std::string>& args) {
   int64_t max_windows = static_cast<int64_t>(a.num("--max-windows", 0));
   ModelOptions mo;
   mo.threads = static_cast<int>(a.num("--threads", 0));
+  std::string kv_dtype = a.str("--kv-dtype", "f32");
   std::string model_path = a.positional();
   if (!a.ok() || model_path.empty() || text_path.empty()) {
     std::fprintf(stderr, "run-llm perplexity: %s\n%s",
                  a.ok() ? "MODEL and --file are required" : a.error().c_str(), kUsage);
     return 2;
   }
+  if (kv_dtype != "f32" && kv_dtype != "f16") {
+    std::fprintf(stderr, "run-llm perplexity: --kv-dtype must be f32 or f16, not '%s'\n", kv_dtype.c_str());
+    return 2;
+  }
+  mo.kv_dtype = kv_dtype == "f16" ? DType::f16 : DType::f32;
   std::ifstream f(text_path, std::ios::binary);
   if (!f) return fail(Status::error("perplexity: cannot read '" + text_path + "'"));
   std::stringstream ss;
