@@ -3,6 +3,7 @@
 // supported is listed in README.md; anything else is a parse error naming it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,14 +28,31 @@ struct Value {
   std::string s;
   std::shared_ptr<List> list;
   std::shared_ptr<Dict> dict;  // shared so namespace() attributes can be assigned
+  // Containers: 1 + the deepest element (a namespace's is its depth when created).
+  uint32_t depth = 0;
+  // Made by namespace(): the only assignable dict, and never stored inside a container
+  // or another namespace, so assignment cannot make a cycle or deepen a stored value.
+  bool ns = false;
 
   static Value none() { return with(Kind::none); }
   static Value from(bool v) { Value x = with(Kind::boolean); x.b = v; return x; }
   static Value from(int64_t v) { Value x = with(Kind::integer); x.i = v; return x; }
   static Value from(double v) { Value x = with(Kind::floating); x.f = v; return x; }
   static Value from(std::string v) { Value x = with(Kind::string); x.s = std::move(v); return x; }
-  static Value from(List v) { Value x = with(Kind::list); x.list = std::make_shared<List>(std::move(v)); return x; }
-  static Value from(Dict v) { Value x = with(Kind::dict); x.dict = std::make_shared<Dict>(std::move(v)); return x; }
+  static Value from(List v) {
+    Value x = with(Kind::list);
+    for (const Value& e : v) x.depth = std::max(x.depth, e.depth);
+    ++x.depth;
+    x.list = std::make_shared<List>(std::move(v));
+    return x;
+  }
+  static Value from(Dict v) {
+    Value x = with(Kind::dict);
+    for (const auto& e : v) x.depth = std::max(x.depth, e.second.depth);
+    ++x.depth;
+    x.dict = std::make_shared<Dict>(std::move(v));
+    return x;
+  }
 
   const Value* find(std::string_view key) const;  // dict lookup, null if absent
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <climits>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -21,6 +22,33 @@ const Value* Value::find(std::string_view key) const {
 namespace {
 
 using K = Value::Kind;
+
+// The work and string bytes of the render running on this thread, against kMaxSteps
+// and kMaxBytes (the free functions below charge it too).
+struct Budget {
+  int64_t steps = 0, bytes = 0;
+};
+thread_local Budget t_budget;
+
+void charge_steps(int64_t n) {
+  t_budget.steps += n;
+  if (t_budget.steps > kMaxSteps)
+    throw Error("rendering stopped after " + std::to_string(kMaxSteps) +
+                " steps (evaluations, loop iterations, items); the template does not finish");
+}
+
+void charge_bytes(int64_t n) {
+  if (n > kMaxBytes - t_budget.bytes)
+    throw Error("rendering stopped at " + std::to_string(kMaxBytes >> 20) + " MiB of strings produced");
+  t_budget.bytes += n;
+}
+
+void charge_bytes(const Value& v) {
+  if (v.kind == K::string) charge_bytes(static_cast<int64_t>(v.s.size()));
+}
+
+// Python ints are unbounded; a 64-bit result that would wrap is an error instead.
+[[noreturn]] void overflow(const std::string& op) { throw Error("integer overflow in " + op); }
 
 bool truthy(const Value& v) {
   switch (v.kind) {
@@ -50,7 +78,7 @@ std::string str(const Value& v) {
       std::snprintf(buf, sizeof(buf), "%.17g", v.f);
       for (int prec = 1; prec <= 17; ++prec) {  // shortest round-trip form, as Python prints
         std::snprintf(buf, sizeof(buf), "%.*g", prec, v.f);
-        if (std::stod(buf) == v.f) break;
+        if (std::strtod(buf, nullptr) == v.f) break;
       }
       return buf;
     }
@@ -62,6 +90,8 @@ std::string str(const Value& v) {
 }
 
 std::string repr(const Value& v) {
+  charge_steps(1);
+  charge_bytes(v);
   if (v.kind == K::string) {
     const char q = v.s.find('\'') != std::string::npos && v.s.find('"') == std::string::npos ? '"' : '\'';
     std::string out(1, q);
@@ -93,6 +123,8 @@ std::string repr(const Value& v) {
 }
 
 nlohmann::ordered_json to_json(const Value& v) {
+  charge_steps(1);
+  charge_bytes(v);
   switch (v.kind) {
     case K::undefined:
     case K::none: return nullptr;
@@ -115,8 +147,9 @@ nlohmann::ordered_json to_json(const Value& v) {
 }
 
 // A newline and the indentation of nesting level `depth`; "" without indent.
-std::string newline_pad(int indent, int depth) {
+std::string newline_pad(int64_t indent, int64_t depth) {
   if (indent < 0) return {};
+  charge_bytes(indent * depth + 1);
   std::string s(static_cast<size_t>(indent * depth) + 1, ' ');
   s[0] = '\n';
   return s;
@@ -124,7 +157,7 @@ std::string newline_pad(int indent, int depth) {
 
 // Python's json.dumps(x, ensure_ascii=False) with its default ", " and ": " separators
 // (transformers' tojson), or with `indent`.
-std::string dumps(const nlohmann::ordered_json& j, int indent, int depth = 0) {
+std::string dumps(const nlohmann::ordered_json& j, int64_t indent, int64_t depth = 0) {
   if (j.is_object() || j.is_array()) {
     const bool obj = j.is_object();
     if (j.empty()) return obj ? "{}" : "[]";
@@ -148,7 +181,12 @@ std::string dumps(const nlohmann::ordered_json& j, int indent, int depth = 0) {
 int64_t as_int(const Value& v) {
   if (v.kind == K::integer) return v.i;
   if (v.kind == K::boolean) return v.b;
-  if (v.kind == K::floating) return static_cast<int64_t>(v.f);
+  if (v.kind == K::floating) {
+    // The doubles that truncate to an int64: [-2^63, 2^63), NaN excluded.
+    if (!(v.f >= -9223372036854775808.0 && v.f < 9223372036854775808.0))
+      throw Error(str(v) + " does not fit in a 64-bit integer");
+    return static_cast<int64_t>(v.f);
+  }
   throw Error("expected an integer, got " + repr(v));
 }
 
@@ -156,6 +194,7 @@ bool is_number(const Value& v) { return v.kind == K::integer || v.kind == K::flo
 double as_double(const Value& v) { return v.kind == K::floating ? v.f : static_cast<double>(as_int(v)); }
 
 bool equal(const Value& a, const Value& b) {
+  charge_steps(1);
   if (is_number(a) && is_number(b)) return as_double(a) == as_double(b);
   if (a.kind != b.kind) return false;
   switch (a.kind) {
@@ -188,8 +227,13 @@ bool contains(const Value& container, const Value& x) {
 }
 
 List items_of(const Value& v) {
-  if (v.kind == K::list) return *v.list;
+  if (v.kind == K::list) {
+    charge_steps(static_cast<int64_t>(v.list->size()));
+    for (const Value& x : *v.list) charge_bytes(x);
+    return *v.list;
+  }
   if (v.kind == K::dict) {
+    charge_steps(static_cast<int64_t>(v.dict->size()));
     List keys;
     for (const auto& [k, x] : *v.dict) keys.push_back(Value::from(k));
     return keys;
@@ -197,6 +241,7 @@ List items_of(const Value& v) {
   if (v.kind == K::string) {
     List chars;
     for (size_t i = 0; i < v.s.size();) {
+      charge_steps(1);
       const auto c = static_cast<unsigned char>(v.s[i]);
       const size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
       chars.push_back(Value::from(v.s.substr(i, n)));
@@ -211,8 +256,10 @@ List items_of(const Value& v) {
 Value slice(const Value& v, const Value* a, const Value* b, const Value* c) {
   List items = items_of(v);
   const auto n = static_cast<int64_t>(items.size());
-  const int64_t step = c && c->kind != K::none ? as_int(*c) : 1;
-  if (step == 0) throw Error("slice step cannot be zero");
+  const int64_t step_arg = c && c->kind != K::none ? as_int(*c) : 1;
+  if (step_arg == 0) throw Error("slice step cannot be zero");
+  // Past the length, a step takes the same one item and cannot overflow the index.
+  const int64_t step = std::clamp<int64_t>(step_arg, -n - 1, n + 1);
   auto clamp = [&](const Value* x, int64_t dflt) {
     if (!x || x->kind == K::none) return dflt;
     int64_t i = as_int(*x);
@@ -259,10 +306,17 @@ std::string upper(std::string s) {
   return s;
 }
 
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to) {
   if (from.empty()) return s;
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
-  return s;
+  std::string out;
+  size_t p = 0;
+  for (size_t hit; (hit = s.find(from, p)) != std::string::npos; p = hit + from.size()) {
+    charge_bytes(static_cast<int64_t>(hit - p + to.size()));
+    out.append(s, p, hit - p);
+    out += to;
+  }
+  out.append(s, p);
+  return out;
 }
 
 enum class Flow { normal, break_, continue_ };
@@ -282,8 +336,16 @@ class Renderer {
  private:
   Flow exec(const Node& n, std::string& out) {
     switch (n.kind) {
-      case Node::Kind::text: out += n.text; return Flow::normal;
-      case Node::Kind::output: out += str(eval(*n.expr)); return Flow::normal;
+      case Node::Kind::text:
+        charge_bytes(static_cast<int64_t>(n.text.size()));
+        out += n.text;
+        return Flow::normal;
+      case Node::Kind::output: {
+        const std::string s = str(eval(*n.expr));
+        charge_bytes(static_cast<int64_t>(s.size()));
+        out += s;
+        return Flow::normal;
+      }
       case Node::Kind::if_:
         for (size_t i = 0; i < n.conds.size(); ++i)
           if (truthy(eval(*n.conds[i]))) return exec(n.branches[i], out);
@@ -308,7 +370,8 @@ class Renderer {
       return;
     }
     Value ns = lookup(target[0]);
-    if (ns.kind != K::dict) throw Error("cannot set attribute " + target[1] + " of " + target[0] + " (not a namespace)");
+    if (!ns.ns) throw Error("cannot set attribute " + target[1] + " of " + target[0] + " (not a namespace)");
+    if (v.ns) throw Error("cannot store namespace in " + target[0] + "." + target[1] + " (run-llm keeps namespaces out of other values)");
     for (auto& [k, x] : *ns.dict) {
       if (k == target[1]) {
         x = std::move(v);
@@ -335,6 +398,8 @@ class Renderer {
     if (items.empty()) return exec(n.else_body, out);
     const auto len = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < len; ++i) {
+      charge_steps(1);
+      charge_bytes(items[static_cast<size_t>(i)]);
       scopes_.emplace_back();
       bind(n.targets, items[static_cast<size_t>(i)]);
       Dict loop{{"index", Value::from(i + 1)},           {"index0", Value::from(i)},
@@ -370,6 +435,7 @@ class Renderer {
   }
 
   Value eval(const Expr& e);
+  Value eval_node(const Expr& e);
   Value call(const Expr& e);
   Value method(const Value& obj, const std::string& name, const std::vector<Value>& args);
   Value filter(const Expr& e);
@@ -379,7 +445,23 @@ class Renderer {
   std::vector<std::unordered_map<std::string, Value>> scopes_;
 };
 
+// Every evaluation is charged and its result checked against the limits.
 Value Renderer::eval(const Expr& e) {
+  charge_steps(1);
+  Value v = eval_node(e);
+  charge_bytes(v);
+  if (v.depth > kMaxValueDepth)
+    throw Error("a list or dict nested deeper than " + std::to_string(kMaxValueDepth) + " levels");
+  return v;
+}
+
+// A namespace stays out of containers (see Value::ns).
+const Value& element(const Value& v) {
+  if (v.ns) throw Error("cannot store a namespace in a list or dict (run-llm keeps namespaces out of other values)");
+  return v;
+}
+
+Value Renderer::eval_node(const Expr& e) {
   switch (e.kind) {
     case Expr::Kind::literal: return e.value;
     case Expr::Kind::name: return lookup(e.name);
@@ -416,7 +498,12 @@ Value Renderer::eval(const Expr& e) {
     case Expr::Kind::unary: {
       const Value v = eval(*e.args[0]);
       if (e.name == "not") return Value::from(!truthy(v));
-      if (e.name == "-") return v.kind == K::floating ? Value::from(-v.f) : Value::from(-as_int(v));
+      if (e.name == "-") {
+        if (v.kind == K::floating) return Value::from(-v.f);
+        const int64_t x = as_int(v);
+        if (x == INT64_MIN) overflow("-");
+        return Value::from(-x);
+      }
       return v;
     }
     case Expr::Kind::binary: return binary(e);
@@ -425,12 +512,12 @@ Value Renderer::eval(const Expr& e) {
       return e.args.size() > 2 ? eval(*e.args[2]) : Value();
     case Expr::Kind::list: {
       List l;
-      for (const auto& a : e.args) l.push_back(eval(*a));
+      for (const auto& a : e.args) l.push_back(element(eval(*a)));
       return Value::from(std::move(l));
     }
     case Expr::Kind::dict: {
       Dict d;
-      for (size_t k = 0; k + 1 < e.args.size(); k += 2) d.emplace_back(str(eval(*e.args[k])), eval(*e.args[k + 1]));
+      for (size_t k = 0; k + 1 < e.args.size(); k += 2) d.emplace_back(str(eval(*e.args[k])), element(eval(*e.args[k + 1])));
       return Value::from(std::move(d));
     }
   }
@@ -457,12 +544,17 @@ Value Renderer::binary(const Expr& e) {
   if (op == "~") return Value::from(str(l) + str(r));
   if (op == "+" && l.kind == K::string && r.kind == K::string) return Value::from(l.s + r.s);
   if (op == "+" && l.kind == K::list && r.kind == K::list) {
+    charge_steps(static_cast<int64_t>(l.list->size() + r.list->size()));
     List out = *l.list;
     out.insert(out.end(), r.list->begin(), r.list->end());
     return Value::from(std::move(out));
   }
   if (op == "*" && l.kind == K::string && r.kind == K::integer) {
     std::string out;
+    if (r.i > 0 && !l.s.empty()) {
+      if (r.i > kMaxBytes / static_cast<int64_t>(l.s.size())) charge_bytes(kMaxBytes + 1);
+      charge_bytes(r.i * static_cast<int64_t>(l.s.size()));
+    }
     for (int64_t k = 0; k < r.i; ++k) out += l.s;
     return Value::from(std::move(out));
   }
@@ -484,12 +576,27 @@ Value Renderer::binary(const Expr& e) {
   if ((op == "//" || op == "%") && b == 0) throw Error("division by zero");
   if (ints) {
     const int64_t x = as_int(l), y = as_int(r);
-    if (op == "+") return Value::from(x + y);
-    if (op == "-") return Value::from(x - y);
-    if (op == "*") return Value::from(x * y);
-    if (op == "//") return Value::from(static_cast<int64_t>(std::floor(static_cast<double>(x) / static_cast<double>(y))));
-    if (op == "%") return Value::from(((x % y) + y) % y);
-    if (op == "**") return Value::from(static_cast<int64_t>(std::pow(x, y)));
+    int64_t z;
+    const bool wraps = op == "+" ? __builtin_add_overflow(x, y, &z)
+                       : op == "-" ? __builtin_sub_overflow(x, y, &z)
+                       : op == "*" ? __builtin_mul_overflow(x, y, &z)
+                                   : (op == "//" && x == INT64_MIN && y == -1);
+    if (wraps) overflow(op);
+    if (op == "+" || op == "-" || op == "*") return Value::from(z);
+    if (op == "//" || op == "%") {  // Python rounds the quotient down; the remainder takes y's sign
+      if (y == -1) return Value::from(op == "%" ? int64_t{0} : -x);
+      int64_t q = x / y, m = x % y;
+      if (m != 0 && (m < 0) != (y < 0)) --q, m += y;
+      return Value::from(op == "//" ? q : m);
+    }
+    if (op == "**" && y >= 0) {
+      int64_t p = 1, base = x;
+      for (int64_t e = y; e > 0; e >>= 1) {
+        if ((e & 1) && __builtin_mul_overflow(p, base, &p)) overflow(op);
+        if (e > 1 && __builtin_mul_overflow(base, base, &base)) overflow(op);
+      }
+      return Value::from(p);
+    }
   }
   if (op == "+") return Value::from(a + b);
   if (op == "-") return Value::from(a - b);
@@ -510,8 +617,10 @@ Value Renderer::call(const Expr& e) {
   if (fn == "raise_exception") throw Error(args.empty() ? "raise_exception" : str(args[0]));
   if (fn == "namespace" || fn == "dict") {
     Dict d;
-    for (const auto& [k, v] : e.kwargs) d.emplace_back(k, eval(*v));
-    return Value::from(std::move(d));
+    for (const auto& [k, v] : e.kwargs) d.emplace_back(k, element(eval(*v)));
+    Value made = Value::from(std::move(d));
+    made.ns = fn == "namespace";
+    return made;
   }
   if (fn == "range") {
     int64_t start = 0, stop = 0, step = 1;
@@ -519,8 +628,16 @@ Value Renderer::call(const Expr& e) {
     if (args.size() >= 2) start = as_int(args[0]), stop = as_int(args[1]);
     if (args.size() >= 3) step = as_int(args[2]);
     if (step == 0) throw Error("range() step cannot be zero");
+    const __int128 span = step > 0 ? __int128{stop} - start : __int128{start} - stop;
+    const __int128 step_size = step > 0 ? __int128{step} : -__int128{step};
+    const __int128 count = span <= 0 ? 0 : (span + step_size - 1) / step_size;
+    if (count > kMaxRange) {
+      throw Error("range() of " + std::to_string(static_cast<int64_t>(count)) + " items is over the limit of " +
+                  std::to_string(kMaxRange) + " (Jinja's sandbox, which transformers renders with, has the same)");
+    }
+    charge_steps(static_cast<int64_t>(count));
     List out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::from(i));
+    for (int64_t k = 0; k < static_cast<int64_t>(count); ++k) out.push_back(Value::from(start + k * step));
     return Value::from(std::move(out));
   }
   if (fn == "strftime_now") {
@@ -555,6 +672,7 @@ Value Renderer::method(const Value& obj, const std::string& name, const std::vec
         size_t p = 0;
         while ((p = s.find_first_not_of(kWhitespace, p)) != std::string::npos) {
           const size_t e = s.find_first_of(kWhitespace, p);
+          charge_steps(1);
           out.push_back(Value::from(s.substr(p, e - p)));
           p = e;
         }
@@ -562,7 +680,10 @@ Value Renderer::method(const Value& obj, const std::string& name, const std::vec
         const std::string sep = arg(0);
         if (sep.empty()) throw Error("empty separator");
         size_t p = 0;
-        for (size_t e; (e = s.find(sep, p)) != std::string::npos; p = e + sep.size()) out.push_back(Value::from(s.substr(p, e - p)));
+        for (size_t e; (e = s.find(sep, p)) != std::string::npos; p = e + sep.size()) {
+          charge_steps(1);
+          out.push_back(Value::from(s.substr(p, e - p)));
+        }
         out.push_back(Value::from(s.substr(p)));
       }
       return Value::from(std::move(out));
@@ -595,6 +716,9 @@ Value Renderer::filter(const Expr& e) {
     return nullptr;
   };
   const std::string& f = e.name;
+  auto need = [&](size_t n) {
+    if (args.size() < n) throw Error("|" + f + " needs " + std::to_string(n) + " argument(s)");
+  };
   if (f == "trim") return Value::from(strip_chars(str(v), args.empty() ? kWhitespace : str(args[0]), true, true));
   if (f == "upper") return Value::from(upper(str(v)));
   if (f == "lower") return Value::from(lower(str(v)));
@@ -604,6 +728,7 @@ Value Renderer::filter(const Expr& e) {
   if (f == "safe" || f == "e" || f == "escape") return v;
   if (f == "length" || f == "count") {
     if (v.kind == K::dict) return Value::from(static_cast<int64_t>(v.dict->size()));
+    if (v.kind == K::list) return Value::from(static_cast<int64_t>(v.list->size()));
     return Value::from(static_cast<int64_t>(items_of(v).size()));
   }
   if (f == "first" || f == "last") {
@@ -623,7 +748,9 @@ Value Renderer::filter(const Expr& e) {
     const std::string sep = args.empty() ? "" : str(args[0]);
     bool first = true;
     for (const auto& x : items_of(v)) {
-      out += (first ? "" : sep) + str(x);
+      const std::string piece = str(x);
+      charge_bytes(static_cast<int64_t>((first ? 0 : sep.size()) + piece.size()));
+      out += (first ? "" : sep) + piece;
       first = false;
     }
     return Value::from(std::move(out));
@@ -633,19 +760,29 @@ Value Renderer::filter(const Expr& e) {
     if (v.kind == K::undefined || (boolean && !truthy(v))) return args.empty() ? Value::from(std::string()) : args[0];
     return v;
   }
-  if (f == "replace") return Value::from(replace_all(str(v), str(args.at(0)), str(args.at(1))));
-  if (f == "int") return Value::from(v.kind == K::string ? static_cast<int64_t>(std::atoll(v.s.c_str())) : as_int(v));
+  if (f == "replace") {
+    need(2);
+    return Value::from(replace_all(str(v), str(args[0]), str(args[1])));
+  }
+  if (f == "int") return Value::from(v.kind == K::string ? static_cast<int64_t>(std::strtoll(v.s.c_str(), nullptr, 10)) : as_int(v));
   if (f == "float") return Value::from(v.kind == K::string ? std::atof(v.s.c_str()) : as_double(v));
-  if (f == "abs") return v.kind == K::floating ? Value::from(std::fabs(v.f)) : Value::from(static_cast<int64_t>(std::llabs(as_int(v))));
+  if (f == "abs") {
+    if (v.kind == K::floating) return Value::from(std::fabs(v.f));
+    const int64_t x = as_int(v);
+    if (x == INT64_MIN) overflow("|abs");
+    return Value::from(x < 0 ? -x : x);
+  }
   if (f == "items") return method(v, "items", {});
   if (f == "tojson") {
-    int indent = -1;
-    if (!args.empty()) indent = static_cast<int>(as_int(args[0]));
-    if (const Expr* k = kwarg("indent")) indent = static_cast<int>(as_int(eval(*k)));
+    int64_t indent = -1;
+    if (!args.empty()) indent = as_int(args[0]);
+    if (const Expr* k = kwarg("indent")) indent = as_int(eval(*k));
+    if (indent > kMaxBytes) charge_bytes(kMaxBytes + 1);
     return Value::from(dumps(to_json(v), indent));
   }
   if (f == "indent") {
-    const int64_t width = args.empty() ? 4 : as_int(args[0]);
+    const int64_t width = std::max<int64_t>(args.empty() ? 4 : as_int(args[0]), 0);  // Python: " " * -1 == ""
+    charge_bytes(width);
     const std::string pad(static_cast<size_t>(width), ' ');
     return Value::from(replace_all(str(v), "\n", "\n" + pad));
   }
@@ -665,9 +802,10 @@ Value Renderer::filter(const Expr& e) {
     return Value::from(std::move(out));
   }
   if (f == "selectattr" || f == "rejectattr") {
+    need(1);
     List out;
     for (const auto& x : items_of(v)) {
-      const Value* a = x.find(str(args.at(0)));
+      const Value* a = x.find(str(args[0]));
       const Value attr = a ? *a : Value();
       bool hit;
       if (args.size() == 1) hit = truthy(attr);
@@ -729,10 +867,15 @@ Result<Template> Template::parse(std::string_view source) {
 
 Result<std::string> Template::render(const std::map<std::string, Value>& globals) const {
   std::string out;
+  t_budget = Budget{};
   try {
     Renderer r(globals);
     r.exec(body_, out);
   } catch (const Error& e) {
+    return Status::error(std::string("chat template: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status::error("chat template: out of memory while rendering");
+  } catch (const std::exception& e) {  // nlohmann's dump of a string that is not UTF-8
     return Status::error(std::string("chat template: ") + e.what());
   }
   return out;

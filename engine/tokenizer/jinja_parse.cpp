@@ -1,6 +1,9 @@
 // Jinja subset: lexing with transformers' whitespace settings (trim_blocks,
 // lstrip_blocks, "-" markers) and a recursive-descent parser with Jinja's precedence.
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 #include "engine/tokenizer/jinja_ast.h"
 
@@ -83,6 +86,31 @@ std::vector<Segment> lex(std::string_view src) {
   return out;
 }
 
+// Counts one level of nesting for as long as it lives; past kMaxNesting, an error.
+class Nest {
+ public:
+  Nest(int& depth, const char* what) : depth_(depth) {
+    if (++depth_ > kMaxNesting)
+      throw Error(std::string(what) + " nested deeper than " + std::to_string(kMaxNesting) + " levels");
+  }
+  ~Nest() { --depth_; }
+  Nest(const Nest&) = delete;
+  Nest& operator=(const Nest&) = delete;
+
+ private:
+  int& depth_;
+};
+
+// Sets e's depth from its operands; past kMaxExprDepth, an error.
+ExprPtr sized(ExprPtr e) {
+  for (const auto& a : e->args)
+    if (a) e->depth = std::max(e->depth, a->depth + 1);
+  for (const auto& [k, a] : e->kwargs) e->depth = std::max(e->depth, a->depth + 1);
+  if (e->depth > kMaxExprDepth)
+    throw Error("expression more than " + std::to_string(kMaxExprDepth) + " operations deep");
+  return e;
+}
+
 struct Tok {
   enum class T { name, str, integer, floating, op, end } t = T::end;
   std::string s;
@@ -109,11 +137,13 @@ std::vector<Tok> tokenize(const std::string& src) {
         ++e;
         while (e < src.size() && std::isdigit(static_cast<unsigned char>(src[e]))) ++e;
         Tok t{Tok::T::floating, src.substr(p, e - p)};
-        t.f = std::stod(t.s);
+        t.f = std::strtod(t.s.c_str(), nullptr);
         out.push_back(t);
       } else {
         Tok t{Tok::T::integer, src.substr(p, e - p)};
-        t.i = std::stoll(t.s);
+        errno = 0;
+        t.i = std::strtoll(t.s.c_str(), nullptr, 10);
+        if (errno == ERANGE) throw Error("integer literal " + t.s + " does not fit in 64 bits");
         out.push_back(t);
       }
       p = e;
@@ -156,6 +186,7 @@ class ExprParser {
   explicit ExprParser(const std::string& src) : toks_(tokenize(src)) {}
 
   ExprPtr expression() {
+    const Nest nest(depth_, "expression");
     ExprPtr e = or_expr();
     if (is_name("if")) {
       ++p_;
@@ -166,7 +197,7 @@ class ExprParser {
         ++p_;
         c->args.push_back(expression());
       }
-      return c;
+      return sized(std::move(c));
     }
     return e;
   }
@@ -192,7 +223,7 @@ class ExprParser {
     e->name = std::move(op);
     e->args.push_back(std::move(l));
     e->args.push_back(std::move(r));
-    return e;
+    return sized(std::move(e));
   }
 
   ExprPtr or_expr() {
@@ -213,11 +244,12 @@ class ExprParser {
   }
   ExprPtr not_expr() {
     if (is_name("not")) {
+      const Nest nest(depth_, "expression");
       ++p_;
       auto e = std::make_unique<Expr>(Expr::Kind::unary);
       e->name = "not";
       e->args.push_back(not_expr());
-      return e;
+      return sized(std::move(e));
     }
     return compare();
   }
@@ -273,10 +305,11 @@ class ExprParser {
   }
   ExprPtr unary() {
     if (is_op("-") || is_op("+")) {
+      const Nest nest(depth_, "expression");
       auto e = std::make_unique<Expr>(Expr::Kind::unary);
       e->name = toks_[p_++].s;
       e->args.push_back(unary());
-      return e;
+      return sized(std::move(e));
     }
     return filters(postfix(primary()));
   }
@@ -304,7 +337,7 @@ class ExprParser {
         f->name = name();
         f->args.push_back(std::move(e));
         if (is_op("(")) call_args(*f);
-        e = std::move(f);
+        e = sized(std::move(f));
       } else if (is_name("is")) {
         ++p_;
         auto t = std::make_unique<Expr>(Expr::Kind::test);
@@ -321,7 +354,7 @@ class ExprParser {
                     !is_name("if") && !is_name("is"))) {
           t->args.push_back(primary());  // "is equalto 'x'", "is sameas false"
         }
-        e = std::move(t);
+        e = sized(std::move(t));
       } else {
         return e;
       }
@@ -335,7 +368,7 @@ class ExprParser {
         auto a = std::make_unique<Expr>(Expr::Kind::attr);
         a->name = name();
         a->args.push_back(std::move(e));
-        e = std::move(a);
+        e = sized(std::move(a));
       } else if (is_op("[")) {
         ++p_;
         ExprPtr idx[3];
@@ -350,15 +383,16 @@ class ExprParser {
           }
         }
         expect_op("]");
+        if (!slice && !idx[0]) throw Error("empty subscript []");
         auto s = std::make_unique<Expr>(slice ? Expr::Kind::slice : Expr::Kind::item);
         s->args.push_back(std::move(e));
         for (auto& x : idx) s->args.push_back(std::move(x));
-        e = std::move(s);
+        e = sized(std::move(s));
       } else if (is_op("(")) {
         auto c = std::make_unique<Expr>(Expr::Kind::call);
         c->args.push_back(std::move(e));
         call_args(*c);
-        e = std::move(c);
+        e = sized(std::move(c));
       } else {
         return e;
       }
@@ -405,7 +439,7 @@ class ExprParser {
               if (is_op(")")) break;
               l->args.push_back(expression());
             }
-            e = std::move(l);
+            e = sized(std::move(l));
           }
           expect_op(")");
           return e;
@@ -418,7 +452,7 @@ class ExprParser {
             if (!is_op("]")) expect_op(",");
           }
           ++p_;
-          return l;
+          return sized(std::move(l));
         }
         if (t.s == "{") {
           ++p_;
@@ -430,7 +464,7 @@ class ExprParser {
             if (!is_op("}")) expect_op(",");
           }
           ++p_;
-          return d;
+          return sized(std::move(d));
         }
         break;
       case Tok::T::end: break;
@@ -440,6 +474,7 @@ class ExprParser {
 
   std::vector<Tok> toks_;
   size_t p_ = 0;
+  int depth_ = 0;
 };
 
 using Body = std::vector<std::unique_ptr<Node>>;
@@ -467,6 +502,7 @@ class StmtParser {
   // Parses nodes until a statement whose keyword is in `ends`; its keyword is returned
   // in `end` and its expression parser left positioned after the keyword.
   Body body(const std::vector<std::string>& ends, std::string& end) {
+    const Nest nest(depth_, "blocks");
     Body out;
     while (i_ < segs_.size()) {
       Segment& s = segs_[i_++];
@@ -576,6 +612,7 @@ class StmtParser {
 
   std::vector<Segment> segs_;
   size_t i_ = 0;
+  int depth_ = 0;
   std::string current_;  // text of the end tag that stopped the last body()
 };
 

@@ -235,7 +235,11 @@ class SpDecoder final : public Decoder {
 
 Result<std::unique_ptr<Parts>> load_sentencepiece(const std::string& path) {
   RLLM_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
-  auto parsed = parse_model(file->data(), file->size());
+  return load_sentencepiece(file->data(), file->size(), path);
+}
+
+Result<std::unique_ptr<Parts>> load_sentencepiece(const uint8_t* data, size_t size, const std::string& path) {
+  auto parsed = parse_model(data, size);
   if (!parsed.ok()) return Status::error(path + ": " + parsed.status().message());
   const Spec& s = parsed.value();
   if (s.model_type != kBpe && s.model_type != kUnigram) {

@@ -3,6 +3,8 @@
 // sentencepiece library's decoding rules.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -12,5 +14,7 @@
 namespace rllm::tok {
 
 Result<std::unique_ptr<Parts>> load_sentencepiece(const std::string& path);
+// The same from the file's bytes; `path` names it in messages.
+Result<std::unique_ptr<Parts>> load_sentencepiece(const uint8_t* data, size_t size, const std::string& path);
 
 }  // namespace rllm::tok
