@@ -29,10 +29,10 @@ inline constexpr uint32_t kMaxValueDepth = 100;
 // Items of one range(): Jinja2's sandbox (which transformers renders with) has this limit.
 inline constexpr int64_t kMaxRange = 100000;
 // One render's work: expression evaluations, loop iterations, items listed, values
-// printed or compared. A 1,000-message chat takes under 1% of it with each verified
-// family's template (tests/engine/tokenizer/chat_templates), ~12% with namespace_loop,
-// whose list grows each turn.
-inline constexpr int64_t kMaxSteps = 5'000'000;
+// printed or compared. A 1,000-message chat takes under 5% of it with each verified
+// family's template (tests/engine/tokenizer/chat_templates), ~60% with namespace_loop,
+// whose list grows each turn. At the limit a render takes ~3 s under ASan.
+inline constexpr int64_t kMaxSteps = 1'000'000;
 // Bytes of strings one render produces (values and output): 256 MiB.
 inline constexpr int64_t kMaxBytes = int64_t{256} << 20;
 
