@@ -6,6 +6,8 @@
 // each with a fresh KV cache: prefill p fixed pseudo-random token ids (one
 // forward), take the argmax, then n - 1 single-token decode steps feeding the
 // argmax back (EOS is ignored so every run decodes exactly n - 1 steps).
+// With several KV cache element types the runs of one prompt length
+// alternate between them, so drift on a shared machine hits all alike.
 // Decode is also given as a share of the roofline: bandwidth / bytes mapped
 // from the model files (every weight is read once per decoded token).
 #include <algorithm>
@@ -34,7 +36,7 @@ const char* kUsage =
     "  -n N         generated tokens per run: 1 from the prefill + N-1 decode steps (default 128)\n"
     "  -t 1,2       thread counts (default: 1 and all cores)\n"
     "  -r R         runs per case; figures are the median with min-max (default 3)\n"
-    "  --kv-dtype T KV cache element type: f32 (default) or f16\n"
+    "  --kv-dtype f32,f16  KV cache element types (default f32); with two, their runs alternate\n"
     "  --kv-block N tokens per KV cache block (default 16)\n"
     "  --json       one JSON object per case on stdout instead of the table\n"
     "Prompt ids are 256 + (i * 40503) mod (vocab - 256), i = 0..p-1.\n";
@@ -137,8 +139,10 @@ int32_t argmax_last(const Tensor& logits) {
   return static_cast<int32_t>(std::max_element(row, row + V) - row);
 }
 
-Result<Run> run_once(Model& model, const std::vector<int32_t>& prompt, int n) {
-  KvCache cache(model.kv_config());
+Result<Run> run_once(Model& model, const std::vector<int32_t>& prompt, int n, DType kv_dtype) {
+  KvCacheConfig kc = model.kv_config();
+  kc.dtype = kv_dtype;
+  KvCache cache(kc);
   int seq = cache.new_sequence();
   Run r;
   auto t0 = Clock::now();
@@ -193,7 +197,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   int n = static_cast<int>(a.num("-n", 128));
   std::string t_text = a.str("-t", "");
   int reps = static_cast<int>(a.num("-r", 3));
-  std::string kv_dtype = a.str("--kv-dtype", "f32");
+  std::string kv_text = a.str("--kv-dtype", "f32");
   const int kv_block = static_cast<int>(a.num("--kv-block", 16));
   bool json = a.flag("--json");
   std::string model_path = a.positional();
@@ -205,9 +209,22 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "run-llm bench: -n and -r must be at least 1\n");
     return 2;
   }
-  if (kv_dtype != "f32" && kv_dtype != "f16") {
-    std::fprintf(stderr, "run-llm bench: --kv-dtype must be f32 or f16, not '%s'\n", kv_dtype.c_str());
-    return 2;
+  std::vector<std::string> kv_names;
+  std::vector<DType> kv_dtypes;
+  {
+    std::stringstream ss(kv_text);
+    for (std::string item; std::getline(ss, item, ',');) {
+      if (item != "f32" && item != "f16") {
+        std::fprintf(stderr, "run-llm bench: --kv-dtype takes f32 and/or f16, not '%s'\n", item.c_str());
+        return 2;
+      }
+      kv_names.push_back(item);
+      kv_dtypes.push_back(item == "f16" ? DType::f16 : DType::f32);
+    }
+    if (kv_names.empty()) {
+      std::fprintf(stderr, "run-llm bench: --kv-dtype: empty list\n");
+      return 2;
+    }
   }
   if (kv_block <= 0) {
     std::fprintf(stderr, "run-llm bench: --kv-block must be positive\n");
@@ -222,14 +239,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const std::string cpu = proc_field("/proc/cpuinfo", "model name");
   const char* isa = kernels::isa_name(kernels::active_isa());
   if (!json)
-    std::printf("run-llm bench %s\ncpu: %s\nsimd: %s\nkernels: %s\nKV cache: %s, blocks of %d tokens\n",
-                model_path.c_str(), cpu.c_str(), simd_flags().c_str(), isa, kv_dtype.c_str(), kv_block);
+    std::printf("run-llm bench %s\ncpu: %s\nsimd: %s\nkernels: %s\nKV cache: blocks of %d tokens\n",
+                model_path.c_str(), cpu.c_str(), simd_flags().c_str(), isa, kv_block);
 
   for (int t : threads.value()) {
     bool header = false;
     ModelOptions mo;
     mo.threads = t;
-    mo.kv_dtype = kv_dtype == "f16" ? DType::f16 : DType::f32;
     mo.kv_block_tokens = kv_block;
     mo.pack_cache = PackCache::settings_from_env();
     auto model = Model::load(model_path, mo);
@@ -247,45 +263,55 @@ int cmd_bench(const std::vector<std::string>& argv) {
     // A short warm-up so first-touch page faults and pool start-up stay out of the figures.
     {
       std::vector<int32_t> warm = {256, 257, 258, 259};
-      auto w = run_once(m, warm, 2);
-      if (!w.ok()) return fail(w.status());
+      for (DType d : kv_dtypes) {
+        auto w = run_once(m, warm, 2, d);
+        if (!w.ok()) return fail(w.status());
+      }
     }
     const int64_t vocab = m.vocab_size();
     for (int p : prompts.value()) {
       std::vector<int32_t> ids(static_cast<size_t>(p));
       for (int i = 0; i < p; ++i)
         ids[static_cast<size_t>(i)] = static_cast<int32_t>(256 + (int64_t(i) * 40503) % std::max<int64_t>(1, vocab - 256));
-      std::vector<double> pp, tg, ttft;
-      for (int r = 0; r < reps; ++r) {
-        auto run = run_once(m, ids, n);
-        if (!run.ok()) return fail(run.status());
-        pp.push_back(p / run->prefill_s);
-        ttft.push_back(run->ttft_s);
-        if (n > 1) tg.push_back((n - 1) / run->decode_s);
-      }
-      Summary sp = summarize(pp), st = n > 1 ? summarize(tg) : Summary{}, sf = summarize(ttft);
-      if (json) {
-        std::printf(
-            "{\"engine\": \"run-llm\", \"model\": \"%s\", \"cpu\": \"%s\", \"kernels\": \"%s\", \"threads\": %d, "
-            "\"kv_dtype\": \"%s\", \"kv_block_tokens\": %d, \"prompt_tokens\": %d, \"generated_tokens\": %d, \"load_s\": %.6g, \"peak_rss_bytes\": %zu, "
-            "\"dram_read_bytes_per_s\": %.6g, \"weight_bytes_per_token\": %.6g, "
-            "\"prefill_tok_s\": %s, \"decode_tok_s\": %s, \"ttft_s\": %s}\n",
-            json_escape(model_path).c_str(), json_escape(cpu).c_str(), isa, t, kv_dtype.c_str(), kv_block, p, n, load_s, peak_rss_bytes(), bw,
-            bytes_per_token, json_array(pp).c_str(), json_array(tg).c_str(), json_array(ttft).c_str());
+      const size_t nk = kv_dtypes.size();
+      std::vector<std::vector<double>> pps(nk), tgs(nk), ttfts(nk);
+      for (int r = 0; r < reps; ++r)
+        for (size_t k = 0; k < nk; ++k) {
+          auto run = run_once(m, ids, n, kv_dtypes[k]);
+          if (!run.ok()) return fail(run.status());
+          pps[k].push_back(p / run->prefill_s);
+          ttfts[k].push_back(run->ttft_s);
+          if (n > 1) tgs[k].push_back((n - 1) / run->decode_s);
+        }
+      for (size_t k = 0; k < nk; ++k) {
+        const std::vector<double>& pp = pps[k];
+        const std::vector<double>& tg = tgs[k];
+        const std::vector<double>& ttft = ttfts[k];
+        const char* kv = kv_names[k].c_str();
+        Summary sp = summarize(pp), st = n > 1 ? summarize(tg) : Summary{}, sf = summarize(ttft);
+        if (json) {
+          std::printf(
+              "{\"engine\": \"run-llm\", \"model\": \"%s\", \"cpu\": \"%s\", \"kernels\": \"%s\", \"threads\": %d, "
+              "\"kv_dtype\": \"%s\", \"kv_block_tokens\": %d, \"prompt_tokens\": %d, \"generated_tokens\": %d, \"load_s\": %.6g, \"peak_rss_bytes\": %zu, "
+              "\"dram_read_bytes_per_s\": %.6g, \"weight_bytes_per_token\": %.6g, "
+              "\"prefill_tok_s\": %s, \"decode_tok_s\": %s, \"ttft_s\": %s}\n",
+              json_escape(model_path).c_str(), json_escape(cpu).c_str(), isa, t, kv, kv_block, p, n, load_s, peak_rss_bytes(), bw,
+              bytes_per_token, json_array(pp).c_str(), json_array(tg).c_str(), json_array(ttft).c_str());
+          std::fflush(stdout);
+          continue;
+        }
+        if (!header) {
+          std::printf("\n| threads | KV  | test        | tok/s median | min - max         | TTFT ms | %% roofline |\n"
+                      "|--------:|-----|-------------|-------------:|-------------------|--------:|-----------:|\n");
+          header = true;
+        }
+        std::printf("| %7d | %s | pp%-9d | %12.1f | %7.1f - %-7.1f | %7.1f |            |\n", t, kv, p, sp.median,
+                    sp.min, sp.max, sf.median * 1e3);
+        if (n > 1)
+          std::printf("| %7d | %s | tg%-4d @%-4d | %12.1f | %7.1f - %-7.1f |         | %9.1f%% |\n", t, kv, n - 1, p,
+                      st.median, st.min, st.max, 100 * st.median / roofline);
         std::fflush(stdout);
-        continue;
       }
-      if (!header) {
-        std::printf("\n| threads | test        | tok/s median | min - max         | TTFT ms | %% roofline |\n"
-                    "|--------:|-------------|-------------:|-------------------|--------:|-----------:|\n");
-        header = true;
-      }
-      std::printf("| %7d | pp%-9d | %12.1f | %7.1f - %-7.1f | %7.1f |            |\n", t, p, sp.median, sp.min,
-                  sp.max, sf.median * 1e3);
-      if (n > 1)
-        std::printf("| %7d | tg%-4d @%-4d | %12.1f | %7.1f - %-7.1f |         | %9.1f%% |\n", t, n - 1, p,
-                    st.median, st.min, st.max, 100 * st.median / roofline);
-      std::fflush(stdout);
     }
   }
   if (!json) std::printf("\npeak memory: %.1f MB (runs: %d per case)\n", peak_rss_bytes() / 1e6, reps);
