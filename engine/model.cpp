@@ -32,6 +32,21 @@ Tensor filled(DType t, Shape s, const std::function<int64_t(int64_t)>& value) {
   return x;
 }
 
+// Bytes of initializers one decoded token reads: each once, except a table
+// used only as input 0 of Gather / GatherBlockQuantized (one row is looked up),
+// the rule of bench/compare/compare.py's weight_bytes.
+size_t decode_weight_bytes(const OnnxGraph& g) {
+  std::set<std::string> lookup_only, read_whole;
+  for (const auto& n : g.nodes)
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      (k == 0 && (n.op_type == "Gather" || n.op_type == "GatherBlockQuantized") ? lookup_only : read_whole)
+          .insert(n.inputs[k]);
+  size_t bytes = 0;
+  for (const auto& t : g.initializers)
+    if (!lookup_only.count(t.name) || read_whole.count(t.name)) bytes += t.nbytes;
+  return bytes;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Model>> Model::load(const std::string& path, const ModelOptions& options) {
@@ -150,6 +165,7 @@ Status Model::init(OnnxModel model, const ModelOptions& options, PackCache* pack
   plan_ = std::move(plan).value();
   stats_.mapped_bytes = m.file->size();
   for (const auto& [loc, f] : m.external_files) stats_.mapped_bytes += f->size();
+  stats_.decode_weight_bytes = decode_weight_bytes(m.graph);
   stats_.repacked_bytes = plan_->repacked_bytes();
   return ok_status();
 }

@@ -26,6 +26,9 @@ struct ModelOptions {
 struct LoadStats {
   double seconds = 0;
   size_t mapped_bytes = 0;    // model + external data files
+  // Initializer bytes a decoded token reads: all but tables only looked up by
+  // Gather / GatherBlockQuantized (an untied embedding), of which it reads one row.
+  size_t decode_weight_bytes = 0;
   size_t repacked_bytes = 0;  // weights repacked for the kernels
   // The pack cache file this load mapped packed weights from (pack_cache_read)
   // or wrote them to (pack_cache_written bytes); empty when none.

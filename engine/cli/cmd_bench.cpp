@@ -8,8 +8,9 @@
 // argmax back (EOS is ignored so every run decodes exactly n - 1 steps).
 // With several KV cache element types the runs of one prompt length
 // alternate between them, so drift on a shared machine hits all alike.
-// Decode is also given as a share of the roofline: bandwidth / bytes mapped
-// from the model files (every weight is read once per decoded token).
+// Decode is also given as a share of the roofline: bandwidth / the weight
+// bytes a decoded token reads (every initializer once, but one row of an
+// untied embedding table: LoadStats::decode_weight_bytes).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -252,7 +253,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     if (!model.ok()) return fail(model.status());
     Model& m = **model;
     const double load_s = m.load_stats().seconds;
-    const double bytes_per_token = static_cast<double>(m.load_stats().mapped_bytes);
+    const double bytes_per_token = static_cast<double>(m.load_stats().decode_weight_bytes);
     const double bw = dram_read_bandwidth(m.pool());
     reset_peak_rss();
     const double roofline = bw / bytes_per_token;

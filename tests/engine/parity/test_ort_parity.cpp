@@ -4,6 +4,8 @@
 // reference files are written by ort_reference.py (ctest fixtures).
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "parity_check.h"
 
 using namespace rllm;
@@ -19,6 +21,16 @@ TEST_CASE("parity: ORT GenAI builder fp16 fixture (MultiHeadAttention, RotaryEmb
 TEST_CASE("parity: ORT GenAI builder fp16 fixture with an f16 KV cache") {
   compare(std::string(RLLM_SHARED_MODELS) + "/ortgenai-tiny-random-llama-fp16",
           std::string(RLLM_BINARY_DIR) + "/parity/tiny_fp16.bin", {1e-3, 9, DType::f16});
+}
+
+// The fixture's embedding table model.embed_tokens.weight [32000, 16] fp16 feeds
+// only its Gather: a decoded token reads one row of it, so the bytes per token
+// are the external data file (every initializer) less the table.
+TEST_CASE("load stats: a decoded token's weight bytes leave out an embedding table only looked up") {
+  const std::string dir = std::string(RLLM_SHARED_MODELS) + "/ortgenai-tiny-random-llama-fp16";
+  auto m = Model::load(dir, ModelOptions{});
+  REQUIRE_MESSAGE(m.ok(), m.status().message());
+  CHECK((*m)->load_stats().decode_weight_bytes == std::filesystem::file_size(dir + "/model.onnx.data") - 32000 * 16 * 2);
 }
 
 TEST_CASE("parity: stories260K fp32 (GroupQueryAttention, plain MatMul)") {
