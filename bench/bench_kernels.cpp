@@ -5,7 +5,8 @@
 // (--reps rounds, best kept) so drift on a shared machine hits all alike.
 // Prints a table, or one JSON object per row with --json.
 // Usage: bench_kernels [--json] [--quick] [--no-ort] [--cpu-time] [--reps R] [--threads 1,2]
-//                      [--only gemv|gemm|smollm2]
+//                      [--only gemv|gemm|smollm2|rows]
+// --only rows: the row kernels' AVX2 and AVX-512 builds (one thread), alternating.
 #include <cpuinfo.h>
 #include <immintrin.h>
 #include <omp.h>
@@ -20,11 +21,13 @@
 #include <random>
 #include <ctime>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/kernels.h"
+#include "kernels/vec/rows_isa.h"
 
 using namespace rllm;
 using namespace rllm::kernels;
@@ -390,6 +393,56 @@ void run_group(std::vector<Candidate> cands, int reps, double min_s, const Conte
   }
 }
 
+// The row kernels of vec/rows_avx2.cpp and vec/rows_avx512.cpp called
+// directly (dispatch may keep a kernel on one build), at the encoder's and
+// SmolLM2's row sizes; rows are contiguous, as the engine lays them out.
+// Prints the median of `reps` alternating rounds in ns per row.
+void bench_rows(int reps, double min_s) {
+  if (!isa_supported(Isa::avx512vnni)) {
+    std::printf("rows: this CPU/build has no AVX-512 rows\n");
+    return;
+  }
+  std::mt19937 rng(4);
+  const int64_t R = 32;  // rows per call, so that the calls are independent as in the engine
+  auto x = random_floats(size_t(R * 1536), rng, -4, 4), w = random_floats(1536, rng, 0.5f, 1.5f),
+       b = random_floats(1536, rng, -0.1f, 0.1f), y = x, sc = x;
+  std::vector<int8_t> q(x.size());
+  // f(avx512, row x, row y, n): one row on either build.
+  using RowFn = std::function<void(bool, const float*, float*, int64_t)>;
+  const std::tuple<const char*, int64_t, RowFn> cases[] = {
+      {"softmax", 31, [](bool z, const float*, float* ys, int64_t n) { z ? avx512::softmax(ys, n) : avx2::softmax(ys, n); }},
+      {"softmax", 128, [](bool z, const float*, float* ys, int64_t n) { z ? avx512::softmax(ys, n) : avx2::softmax(ys, n); }},
+      {"layernorm", 384, [&](bool z, const float* xs, float* ys, int64_t n) {
+         z ? avx512::layernorm(xs, w.data(), b.data(), 1e-12f, n, ys) : avx2::layernorm(xs, w.data(), b.data(), 1e-12f, n, ys);
+       }},
+      {"gelu_erf", 1536, [](bool z, const float* xs, float* ys, int64_t n) { z ? avx512::gelu_erf(xs, ys, n) : avx2::gelu_erf(xs, ys, n); }},
+      {"add", 384, [&](bool z, const float* xs, float* ys, int64_t n) { z ? avx512::add(xs, b.data(), ys, n) : avx2::add(xs, b.data(), ys, n); }},
+      {"rmsnorm", 576, [&](bool z, const float* xs, float* ys, int64_t n) {
+         z ? avx512::rmsnorm(xs, w.data(), 1e-5f, n, ys) : avx2::rmsnorm(xs, w.data(), 1e-5f, n, ys);
+       }},
+      {"silu_mul", 1536, [&](bool z, const float* xs, float* ys, int64_t n) {
+         z ? avx512::silu_mul(xs, w.data(), ys, n) : avx2::silu_mul(xs, w.data(), ys, n);
+       }},
+      {"quantize_row_i8", 576, [&](bool z, const float* xs, float* ys, int64_t n) {
+         int8_t* qs = q.data() + (ys - y.data());
+         float* ss = sc.data() + (ys - y.data()) / 32;
+         z ? avx512::quantize_row_i8(xs, n, 32, qs, ss) : avx2::quantize_row_i8(xs, n, 32, qs, ss);
+       }},
+  };
+  std::printf("\n| row kernel | n | AVX2 ns/row | AVX-512 ns/row | AVX2 / AVX-512 |\n|---|--:|--:|--:|--:|\n");
+  for (const auto& [kernel, n, f] : cases) {
+    std::vector<double> t[2];
+    for (int r = 0; r < reps; ++r)
+      for (int i = 0; i < 2; ++i)
+        t[i].push_back(time_calls([&](int) {
+          for (int64_t j = 0; j < R; ++j) f(i == 1, x.data() + j * n, y.data() + j * n, n);
+        }, min_s) / double(R) * 1e9);
+    for (auto& v : t) std::nth_element(v.begin(), v.begin() + long(v.size() / 2), v.end());
+    const double a = t[0][t[0].size() / 2], z = t[1][t[1].size() / 2];
+    std::printf("| %s | %ld | %.1f | %.1f | %.2f |\n", kernel, long(n), a, z, a / z);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -411,7 +464,7 @@ int main(int argc, char** argv) {
       for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ",")) thread_counts.push_back(std::atoi(t));
     } else {
       std::fprintf(stderr, "usage: bench_kernels [--json] [--quick] [--no-ort] [--cpu-time] [--reps R] [--threads 1,2] "
-                           "[--only gemv|gemm|smollm2]\n");
+                           "[--only gemv|gemm|smollm2|rows]\n");
       return 2;
     }
   }
@@ -422,6 +475,10 @@ int main(int argc, char** argv) {
               cpuinfo_has_x86_f16c(), cpuinfo_has_x86_avx512f(), cpuinfo_has_x86_avx512bw(),
               cpuinfo_has_x86_avx512vl(), cpuinfo_has_x86_avx512vnni(), isa_name(active_isa()), onednn_isa(), g_cpu_time ? "process cpu time" : "wall");
   const double min_s = quick ? 0.05 : 0.2;
+  if (only == "rows") {
+    bench_rows(reps, min_s);
+    return 0;
+  }
   const int64_t K = 4096, N = 4096;
   for (int threads : thread_counts) {
     // Before any oneDNN call (weight reorders included): an OpenMP team larger
