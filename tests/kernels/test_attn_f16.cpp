@@ -2,6 +2,7 @@
 // the dispatched kernels of every ISA the CPU has against the twins.
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 #include "kernels/attn_f16.h"
@@ -41,7 +42,7 @@ TEST_CASE("f16-cache attention kernels match the scalar twins on every ISA") {
     for (int64_t hd : {96, 64, 72, 20, 5})
       for (int64_t ng : {1, 2, 3, 4, 7})
         for (int64_t n : {1, 16, 7}) {
-          INFO("isa=" << isa_name(isa) << " hd=" << hd << " ng=" << ng << " n=" << n);
+          INFO("isa=" << std::string(isa_name(isa)) << " hd=" << hd << " ng=" << ng << " n=" << n);
           const int64_t lds = n + 3;
           auto q = random_floats(static_cast<size_t>(ng * hd), 21);
           std::vector<uint16_t> k(static_cast<size_t>(n * hd)), v(k.size());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/int8/int8_kernel.h"
@@ -153,12 +154,12 @@ TEST_CASE("int8: dynamic uint8 quantization of every ISA equals the scalar twin"
   CHECK(std::vector<uint8_t>(want.begin() + 203, want.end()) == hand);
   for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni, Isa::avx512amx}) {
     if (!isa_supported(isa)) {
-      MESSAGE("skip " << isa_name(isa) << ": this CPU lacks it");
+      MESSAGE("skip " << std::string(isa_name(isa)) << ": this CPU lacks it");
       continue;
     }
     Isa prev = set_active_isa(isa);
     for (int64_t n : {int64_t(x.size()), int64_t(7), int64_t(16)}) {
-      INFO(isa_name(isa) << " n=" << n);
+      INFO(std::string(isa_name(isa)) << " n=" << n);
       float mn, mx;
       minmax_with_zero(x.data(), n, &mn, &mx);
       float rmn, rmx;
@@ -193,7 +194,7 @@ TEST_CASE("int8: activation quantization of every ISA equals the scalar division
         Isa prev = set_active_isa(isa);
         quantize_u8(x.data(), int64_t(x.size()), scale, zp, got.data());
         set_active_isa(prev);
-        INFO(isa_name(isa) << " scale " << scale << " zp " << int(zp));
+        INFO(std::string(isa_name(isa)) << " scale " << scale << " zp " << int(zp));
         CHECK(got == want);
       }
     }

@@ -257,7 +257,7 @@ TEST_CASE("attention group kernels equal dot and axpy per head, and the scalar t
     for (int64_t hd : {64, 72, 20, 5})
       for (int64_t ng : {1, 3, 5})
         for (int64_t n : {1, 16, 7}) {
-          INFO("isa=" << isa_name(isa) << " hd=" << hd << " ng=" << ng << " n=" << n);
+          INFO("isa=" << std::string(isa_name(isa)) << " hd=" << hd << " ng=" << ng << " n=" << n);
           const int64_t lds = n + 3;
           auto q = random_floats(static_cast<size_t>(ng * hd), 11);
           auto k = random_floats(static_cast<size_t>(n * hd), 12);
