@@ -29,6 +29,10 @@ using arch = xsimd::avx512f;
 __mmask16 first(int64_t r) { return __mmask16((1u << r) - 1); }
 
 // The hooks of rows_xsimd.inc for 16 lanes (see there).
+xsimd::batch<float, arch> fmadd(xsimd::batch<float, arch> a, xsimd::batch<float, arch> b,
+                                xsimd::batch<float, arch> c) {
+  return _mm512_fmadd_ps(a, b, c);
+}
 float hsum(xsimd::batch<float, arch> v) { return _mm512_reduce_add_ps(v); }
 float hmax(xsimd::batch<float, arch> v) {
   const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
